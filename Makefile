@@ -1,0 +1,75 @@
+# Quick start:  make run   (set-up, training if needed, start, print addresses)
+#               make test  (everything CI runs)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+export PYTHONPATH := $(CURDIR)
+export TF_CPP_MIN_LOG_LEVEL := 2
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+SPACY_MODEL := models/spacy/meta.json
+MODEL := models/gluteus-assistant.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) content/lexicon.yml
+
+.PHONY: help venv spacy-model train run stop test test-unit test-data test-stories \
+        evaluate validate-content clean forget-conversations
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.requirements.sha ## create .venv (Python 3.10) with the pinned dependencies
+$(VENV)/.requirements.sha: requirements.txt requirements-dev.txt constraints.txt scripts/bootstrap.sh
+	@bash scripts/bootstrap.sh
+
+spacy-model: $(SPACY_MODEL) ## build the project's spaCy pipeline (blank English + rules)
+$(SPACY_MODEL): content/lexicon.yml scripts/build_spacy_model.py | venv
+	$(PY) scripts/build_spacy_model.py --out models/spacy
+
+# Rasa re-trains only when its inputs changed (the stamp holds their hash).
+train: venv spacy-model ## train the Rasa model if data or config changed
+	@want=$$(cat $(TRAINING_INPUTS) | sha256sum | cut -d' ' -f1); \
+	if [ -f $(MODEL) ] && [ "$$(cat models/.inputs.sha 2>/dev/null)" = "$$want" ]; then \
+	  echo "Model is up to date ($(MODEL))"; \
+	else \
+	  start=$$(date +%s); \
+	  $(RASA) train --config config.yml --domain domain.yml --data data --out models \
+	    --fixed-model-name gluteus-assistant --quiet && \
+	  echo "$$want" > models/.inputs.sha && \
+	  echo "Trained $(MODEL) in $$(( $$(date +%s) - start )) s"; \
+	fi
+
+run: train ## set up, train if needed, start everything and print the addresses
+	@bash scripts/run.sh
+
+stop: ## stop what `make run` started in the background
+	@bash scripts/stop.sh
+
+validate-content: venv ## check the content catalogue, domain and clinic profile
+	$(PY) -m actions.validate
+
+test-unit: venv spacy-model ## unit tests (content, validator, actions, red flags, channels)
+	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/browser --ignore=tests/production
+
+test-data: venv ## rasa data validate --fail-on-warning
+	$(RASA) data validate --domain domain.yml --data data --config config.yml --fail-on-warnings
+
+test-stories: train ## conversation tests (tests/test_stories.yml)
+	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
+	  --fail-on-prediction-errors --out results/stories
+
+test: test-data validate-content test-unit test-stories ## everything CI runs
+	@echo "make test: all suites passed"
+
+evaluate: train ## held-out NLU test, 5-fold cross-validation, TF-IDF baseline -> reports/
+	$(PY) tests/evaluation/evaluate.py
+
+forget-conversations: venv ## delete conversations older than DAYS (default 30) from the tracker store
+	$(PY) scripts/retention.py --days $${DAYS:-30}
+
+clean: ## remove trained models and test output (not the virtual env)
+	rm -rf models results build
+
+-include mk/*.mk

@@ -1,0 +1,243 @@
+"""The Rasa action classes. Each is thin: it reads the turn from the tracker, asks
+``actions/replies.py`` for the messages, sends them and returns slot events.
+
+Every turn carries the reply contract's ``custom`` payload (``../shared/reply-contract.md``);
+the first reply of a conversation is followed by the disclaimer, once.
+"""
+import logging
+import time
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import replies
+from actions.catalogue import Catalogue, load_catalogue
+from actions.clinic import ClinicProfile, load_profile
+from actions.topics import CONTENT_TOPICS, EXERCISE_TOPICS, entity_values, resolve_topic
+
+logger = logging.getLogger(__name__)
+
+Reply = Tuple[List[dict], List[EventType]]
+# A question asked together with a red flag is answered after the warning when the
+# classifier was at least this sure of it.
+CO_QUESTION_CONFIDENCE = 0.5
+
+
+def latest_entities(tracker: Tracker) -> List[dict]:
+    return list((tracker.latest_message or {}).get("entities") or [])
+
+
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def ranked_content_topics(tracker: Tracker, min_confidence: float = 0.0) -> List[str]:
+    """Content topics from the classifier's ranking, best first."""
+    ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+    topics = []
+    for entry in ranking:
+        name = entry.get("name")
+        if name in CONTENT_TOPICS and (entry.get("confidence") or 0.0) >= min_confidence and name not in topics:
+            topics.append(name)
+    return topics
+
+
+def answered(topic_id: str, messages: List[dict]) -> Reply:
+    """A topic answer and the slots that let follow-ups refer back to it."""
+    offered = [m for m in (messages[0].get("custom") or {}).get("follow_ups", [])]
+    return messages, [SlotSet("last_topic", topic_id), SlotSet("offered", offered)]
+
+
+class ReplyAction(Action):
+    """Base class: build the reply, add the safety-net and disclaimer, send, log."""
+
+    def reply(self, tracker: Tracker, catalogue: Catalogue, profile: ClinicProfile) -> Reply:
+        raise NotImplementedError
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        started = time.perf_counter()
+        catalogue, profile = load_catalogue(), load_profile()
+        messages, events = self.reply(tracker, catalogue, profile)
+        if entity_values(latest_entities(tracker), "red_flag_mention") and not any(
+            (m.get("custom") or {}).get("topic") == "red_flag" for m in messages
+        ):
+            messages.append(replies.safety_net(catalogue, profile))
+        if not tracker.get_slot("disclaimer_shown"):
+            messages.append(replies.disclaimer(catalogue, profile))
+            events.append(SlotSet("disclaimer_shown", True))
+        for message in messages:
+            dispatcher.utter_message(
+                text=message.get("text"),
+                buttons=message.get("buttons") or [],
+                json_message=message.get("custom"),
+            )
+        topics = [m["custom"]["topic"] for m in messages if m.get("custom")]
+        logger.info(
+            "action=%s intent=%s topics=%s escalation=%s ms=%.1f",
+            self.name(), latest_intent(tracker), topics,
+            replies.highest_escalation(messages), (time.perf_counter() - started) * 1000,
+        )
+        return events
+
+
+class ActionAnswerTopic(ReplyAction):
+    def name(self) -> Text:
+        return "action_answer_topic"
+
+    def reply(self, tracker, catalogue, profile) -> Reply:
+        topic_id = resolve_topic(latest_intent(tracker), latest_entities(tracker))
+        if not topic_id or not catalogue.topic(topic_id):
+            return replies.clarify_reply(catalogue, profile, ranked_content_topics(tracker)), []
+        return answered(topic_id, replies.topic_reply(catalogue, profile, topic_id))
+
+
+class ActionTellMeMore(ReplyAction):
+    def name(self) -> Text:
+        return "action_tell_me_more"
+
+    def reply(self, tracker, catalogue, profile) -> Reply:
+        topic_id = tracker.get_slot("last_topic")
+        if not topic_id or not catalogue.topic(topic_id):
+            return replies.simple_reply(
+                catalogue, profile, "no_topic_yet", "clarify", buttons=replies.menu_buttons(catalogue)
+            ), []
+        return answered(topic_id, replies.topic_reply(catalogue, profile, topic_id, depth="more"))
+
+
+class ActionChooseOption(ReplyAction):
+    """"The second one", "how do I do the first one": picks from the last follow-ups."""
+
+    def name(self) -> Text:
+        return "action_choose_option"
+
+    def reply(self, tracker, catalogue, profile) -> Reply:
+        entities = latest_entities(tracker)
+        offered = [t for t in tracker.get_slot("offered") or [] if catalogue.topic(t)]
+        named = [EXERCISE_TOPICS[v] for v in entity_values(entities, "exercise") if v in EXERCISE_TOPICS]
+        ordinals = [int(v) for v in entity_values(entities, "ordinal") if str(v).isdigit()]
+        topic_id = None
+        if len(named) == 1:
+            topic_id = named[0]
+        elif ordinals and 1 <= ordinals[0] <= len(offered):
+            topic_id = offered[ordinals[0] - 1]
+        if topic_id is None:
+            buttons = replies.topic_buttons(catalogue, offered) or replies.menu_buttons(catalogue)
+            return replies.simple_reply(catalogue, profile, "choose_unknown", "clarify", buttons=buttons), []
+        return answered(topic_id, replies.topic_reply(catalogue, profile, topic_id))
+
+
+class ActionAffirm(ReplyAction):
+    """"Yes" after an answer: the "more" depth if there is one, else what next."""
+
+    def name(self) -> Text:
+        return "action_affirm"
+
+    def reply(self, tracker, catalogue, profile) -> Reply:
+        topic = catalogue.topic(tracker.get_slot("last_topic") or "")
+        if topic and topic.more:
+            return answered(topic.id, replies.topic_reply(catalogue, profile, topic.id, depth="more"))
+        return replies.simple_reply(
+            catalogue, profile, "anything_else", "capabilities", buttons=replies.menu_buttons(catalogue)
+        ), []
+
+
+class ActionRedFlag(ReplyAction):
+    """Emergency or urgent escalation first; then the question that came with it, if any."""
+
+    def name(self) -> Text:
+        return "action_red_flag"
+
+    def reply(self, tracker, catalogue, profile) -> Reply:
+        findings = [
+            {"flag": e.get("value"), "tier": e.get("tier"), "watch_for": e.get("watch_for")}
+            for e in latest_entities(tracker)
+            if e.get("entity") == "red_flag"
+        ]
+        if not findings:
+            # Only reachable by typing "/red_flag": show the warning signs in full.
+            return answered("when_to_see_clinician", replies.topic_reply(catalogue, profile, "when_to_see_clinician"))
+        messages = replies.red_flag_reply(catalogue, profile, findings)
+        events: List[EventType] = [SlotSet("last_red_flag", messages[0]["custom"]["escalation"])]
+        question = ranked_content_topics(tracker, CO_QUESTION_CONFIDENCE)
+        if question:
+            topic_id = resolve_topic(question[0], latest_entities(tracker))
+            more, slot_events = answered(topic_id, replies.topic_reply(catalogue, profile, topic_id))
+            messages += more
+            events += slot_events
+        return messages, events
+
+
+class ActionClarify(ReplyAction):
+    def name(self) -> Text:
+        return "action_clarify"
+
+    def reply(self, tracker, catalogue, profile) -> Reply:
+        return replies.clarify_reply(catalogue, profile, ranked_content_topics(tracker, 0.05)), []
+
+
+class ActionOutOfScope(ReplyAction):
+    def name(self) -> Text:
+        return "action_out_of_scope"
+
+    def reply(self, tracker, catalogue, profile) -> Reply:
+        body_part = latest_intent(tracker) == "other_body_part" or "other" in entity_values(
+            latest_entities(tracker), "body_part"
+        )
+        return replies.out_of_scope_reply(catalogue, profile, body_part), []
+
+
+class ActionAppointment(ReplyAction):
+    def name(self) -> Text:
+        return "action_appointment"
+
+    def reply(self, tracker, catalogue, profile) -> Reply:
+        return replies.appointment_reply(catalogue, profile), []
+
+
+class ActionHandoff(ReplyAction):
+    def name(self) -> Text:
+        return "action_handoff"
+
+    def reply(self, tracker, catalogue, profile) -> Reply:
+        metadata = (tracker.latest_message or {}).get("metadata") or {}
+        return replies.handoff_reply(catalogue, profile, at_kiosk=metadata.get("client") == "kiosk"), []
+
+
+class SmallTalkAction(ReplyAction):
+    """Greeting, goodbye, thanks, capabilities, "no": fixed wording, escalation none."""
+
+    wording_key = ""
+    topic = ""
+    with_menu = False
+
+    def name(self) -> Text:
+        return f"action_{self.wording_key}"
+
+    def reply(self, tracker, catalogue, profile) -> Reply:
+        buttons = replies.menu_buttons(catalogue) if self.with_menu else None
+        return replies.simple_reply(catalogue, profile, self.wording_key, self.topic, buttons=buttons), []
+
+
+class ActionGreet(SmallTalkAction):
+    wording_key, topic, with_menu = "greet", "greet", True
+
+
+class ActionGoodbye(SmallTalkAction):
+    wording_key, topic = "goodbye", "goodbye"
+
+
+class ActionThanks(SmallTalkAction):
+    wording_key, topic = "thanks", "thanks"
+
+
+class ActionCapabilities(SmallTalkAction):
+    wording_key, topic, with_menu = "capabilities", "capabilities", True
+
+
+class ActionAnythingElse(SmallTalkAction):
+    wording_key, topic, with_menu = "anything_else", "capabilities", True

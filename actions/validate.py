@@ -1,0 +1,172 @@
+"""Check the knowledge files against each other and against the reply contract.
+
+Run ``python -m actions.validate`` (``make validate-content``; the tests run it too).
+It checks that
+
+* every content topic id of ``../shared/reply-contract.md`` has content: a title, an
+  answer, sources that exist, follow-ups that exist, and no phone number or medicine dose;
+* every intent in ``domain.yml`` maps to a topic and has a rule, every action in the
+  domain is implemented, and there are no orphan domain responses;
+* the conversation wording has every key the code uses, with known placeholders;
+* the clinic profile has only known keys.
+"""
+import re
+import string
+import sys
+from pathlib import Path
+from typing import Iterable, List, Set
+
+import yaml
+
+from actions.catalogue import Catalogue, load_catalogue
+from actions.clinic import ClinicProfile
+from actions.paths import ROOT, SHARED
+from actions.topics import CONTENT_TOPICS, CONVERSATION_TOPICS, FOLLOW_UP_INTENTS
+
+CONTRACT = SHARED / "reply-contract.md"
+PLACEHOLDERS = {
+    "clinic", "phone", "emergency_number", "emergency_department", "urgent_line", "booking",
+    "title", "limit", "phone_part",
+}
+WORDING_KEYS = (
+    "disclaimer", "routine", "emergency.lead", "emergency.after", "urgent.lead", "urgent.watch",
+    "urgent.worse", "safety_net", "greet", "goodbye", "thanks", "capabilities", "anything_else",
+    "appointment.configured", "appointment.unconfigured", "handoff.configured",
+    "handoff.unconfigured", "handoff.kiosk_hint", "out_of_scope", "other_body_part", "clarify",
+    "clarify_none", "something_else", "more_none", "no_topic_yet", "choose_unknown",
+    "empty_message", "too_long", "unavailable",
+)
+PHONE_LIKE = re.compile(r"(?<![\w.])(?:\+?\d[\d ()-]{5,}\d)(?![\w.])")
+DOSE_LIKE = re.compile(r"\b\d+(?:\.\d+)?\s?(?:mg|milligrams?|ml|mcg|g|tablets?|pills?|capsules?)\b", re.I)
+
+
+def contract_topics(path: Path = CONTRACT) -> Set[str]:
+    """Content topic ids from the contract's "Content topics" table (empty if it is absent)."""
+    if not path.exists():
+        return set()
+    text = path.read_text(encoding="utf-8")
+    section = text.split("Content topics", 1)[-1].split("Conversation topics", 1)[0]
+    return set(re.findall(r"^\|\s*`([a-z_]+)`\s*\|", section, flags=re.M))
+
+
+def _placeholders(template: str) -> Set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def check_catalogue(catalogue: Catalogue) -> List[str]:
+    problems = []
+    expected = set(CONTENT_TOPICS)
+    from_contract = contract_topics()
+    if from_contract and from_contract != expected:
+        problems.append(f"topic ids differ from the reply contract: {sorted(from_contract ^ expected)}")
+    for missing in sorted(expected - set(catalogue.topics)):
+        problems.append(f"topic {missing}: no content in the catalogue")
+    for extra in sorted(set(catalogue.topics) - expected):
+        problems.append(f"topic {extra}: in the catalogue but not a contract topic id")
+    for topic in catalogue.topics.values():
+        where = f"topic {topic.id}"
+        if not topic.title:
+            problems.append(f"{where}: no title")
+        if not topic.answer:
+            problems.append(f"{where}: no answer")
+        if not topic.sources:
+            problems.append(f"{where}: no (known) sources")
+        for follow_up in topic.follow_ups:
+            if follow_up not in catalogue.topics:
+                problems.append(f"{where}: follow-up {follow_up} is not a topic")
+        for text in (topic.answer, topic.more, *topic.steps):
+            if PHONE_LIKE.search(text):
+                problems.append(f"{where}: contains a phone number (numbers belong in clinic/profile.yml)")
+            if DOSE_LIKE.search(text):
+                problems.append(f"{where}: contains a medicine dose")
+    for key, source in catalogue.sources.items():
+        if not source.title or not source.publisher:
+            problems.append(f"source {key}: needs a title and a publisher")
+    return problems
+
+
+def check_wording(catalogue: Catalogue) -> List[str]:
+    problems = []
+    for key in WORDING_KEYS:
+        text = catalogue.say(key)
+        if not text:
+            problems.append(f"conversation wording {key}: missing")
+        unknown = _placeholders(text) - PLACEHOLDERS
+        if unknown:
+            problems.append(f"conversation wording {key}: unknown placeholders {sorted(unknown)}")
+    return problems
+
+
+def _rule_intents(paths: Iterable[Path]) -> Set[str]:
+    intents: Set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "intent" in node and isinstance(node["intent"], str):
+                intents.add(node["intent"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for path in paths:
+        walk(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return intents
+
+
+def check_domain(root: Path = ROOT) -> List[str]:
+    from actions import actions as action_module
+
+    problems = []
+    domain = yaml.safe_load((root / "domain.yml").read_text(encoding="utf-8"))
+    intents = [i if isinstance(i, str) else next(iter(i)) for i in domain.get("intents", [])]
+    mapped = set(CONTENT_TOPICS) | set(CONVERSATION_TOPICS) | set(FOLLOW_UP_INTENTS)
+    for intent in intents:
+        if intent not in mapped:
+            problems.append(f"intent {intent}: maps to no topic")
+    ruled = _rule_intents(sorted((root / "data").glob("rules/*.yml")) + sorted((root / "data").glob("stories/*.yml")))
+    for intent in intents:
+        if intent not in ruled:
+            problems.append(f"intent {intent}: no rule or story answers it")
+    bases = (action_module.Action, action_module.ReplyAction, action_module.SmallTalkAction)
+    implemented = {
+        cls().name()
+        for cls in vars(action_module).values()
+        if isinstance(cls, type) and issubclass(cls, action_module.Action) and cls not in bases
+    }
+    for action in domain.get("actions", []):
+        if action not in implemented:
+            problems.append(f"action {action}: listed in the domain but not implemented")
+    for action in sorted(implemented - set(domain.get("actions", []))):
+        problems.append(f"action {action}: implemented but not listed in the domain")
+    for response in domain.get("responses") or {}:
+        problems.append(f"response {response}: domain responses are not used (orphan); put wording in content/")
+    return problems
+
+
+def check_profile(path: Path) -> List[str]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    known = set(ClinicProfile.__dataclass_fields__) | {"version"}
+    return [f"clinic profile {path.name}: unknown key {key}" for key in data if key not in known]
+
+
+def validate(root: Path = ROOT) -> List[str]:
+    catalogue = load_catalogue()
+    problems = check_catalogue(catalogue) + check_wording(catalogue) + check_domain(root)
+    for profile in [root / "clinic" / "profile.yml", *sorted((root / "clinic" / "examples").glob("*.yml"))]:
+        if profile.exists():
+            problems += check_profile(profile)
+    return problems
+
+
+def main() -> int:
+    problems = validate()
+    for problem in problems:
+        print(f"ERROR {problem}")
+    print(f"content validation: {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

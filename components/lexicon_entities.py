@@ -1,0 +1,66 @@
+"""Rasa entities from the spaCy pipeline's entity ruler, with canonical values.
+
+The project's spaCy pipeline (``scripts/build_spacy_model.py``) carries an entity ruler
+built from ``content/lexicon.yml``; each pattern's ``id`` is the canonical value ("crab
+walk" -> ``exercise: crab_steps``). Rasa's own ``SpacyEntityExtractor`` would return the
+surface text, so this small extractor maps labels and ids instead.
+"""
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.utils.spacy_utils import SpacyNLP
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+SPACY_DOC = "text_spacy_doc"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class LexiconEntityExtractor(GraphComponent, EntityExtractorMixin):
+    @staticmethod
+    def required_components() -> List[type]:
+        return [SpacyNLP]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"labels": ["exercise", "treatment", "body_part", "ordinal"]}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.labels = set(config.get("labels") or [])
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LexiconEntityExtractor":
+        return cls(config)
+
+    def extract(self, doc: Any) -> List[Dict[Text, Any]]:
+        if doc is None:
+            return []
+        return [
+            {
+                "entity": ent.label_,
+                "value": ent.ent_id_ or ent.text.lower(),
+                "start": ent.start_char,
+                "end": ent.end_char,
+                "confidence_entity": 1.0,
+            }
+            for ent in doc.ents
+            if ent.label_ in self.labels
+        ]
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if not message.get(TEXT):
+                continue
+            found = self.add_extractor_name(self.extract(message.get(SPACY_DOC)))
+            message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
+        return messages

@@ -1,0 +1,120 @@
+"""Red-flag triage inside the NLU pipeline, independent of the intent classifier.
+
+Every message is checked with ``actions.triage`` (spaCy rule patterns with negation and
+context handling; the table is ``content/red_flags.yml``, its clinical basis
+``../shared/clinical/red-flags.md``). The rules, not the classifier, decide:
+
+* flags found -> intent ``red_flag`` (confidence 1.0) and one ``red_flag`` entity per flag
+  (value = flag id, plus ``tier`` and ``watch_for``). The classifier's ranking stays in
+  ``intent_ranking`` so the action can still answer the question that came with it;
+* a red-flag subject mentioned hypothetically ("what if I go numb?"), or a message the
+  classifier took for a red flag that the rules do not confirm -> a ``red_flag_mention``
+  entity, so the answer carries the safety-net wording; the classifier's red_flag guess is
+  replaced by its next-best intent (the FallbackClassifier after this component then
+  judges that intent's confidence as usual).
+"""
+import logging
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from actions.paths import ROOT
+
+logger = logging.getLogger(__name__)
+
+RED_FLAG_INTENT = "red_flag"
+EXTRACTOR = "RedFlagDetector"
+
+
+def load_nlp(model_dir: Path):
+    """The project's spaCy pipeline (the same one SpacyNLP loads)."""
+    import spacy
+
+    if not (Path(model_dir) / "meta.json").exists():
+        raise FileNotFoundError(f"spaCy pipeline {model_dir} is missing: run `make spacy-model`")
+    return spacy.load(model_dir)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class RedFlagDetector(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"rules": "content/red_flags.yml", "spacy_model": "models/spacy"}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.config = config
+        self._triage = None
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "RedFlagDetector":
+        detector = cls(config)
+        detector.triage  # load now, not on the first patient's message
+        return detector
+
+    @property
+    def triage(self):
+        if self._triage is None:
+            from actions.triage import Triage
+
+            self._triage = Triage.from_file(
+                str(ROOT / self.config["rules"]), nlp=load_nlp(ROOT / self.config["spacy_model"])
+            )
+        return self._triage
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if text:
+                self._apply(message, text)
+        return messages
+
+    def _apply(self, message: Message, text: str) -> None:
+        result = self.triage.assess(text)
+        intent = message.get(INTENT) or {}
+        ranking = list(message.get(INTENT_RANKING_KEY) or [])
+        entities = list(message.get(ENTITIES) or [])
+        if result.findings:
+            entities += [
+                {
+                    "entity": "red_flag",
+                    "value": f.flag,
+                    "tier": f.tier,
+                    "watch_for": f.watch_for,
+                    "extractor": EXTRACTOR,
+                }
+                for f in result.findings
+            ]
+            ranking = [{"name": RED_FLAG_INTENT, "confidence": 1.0}] + [
+                r for r in ranking if r.get("name") != RED_FLAG_INTENT
+            ]
+            message.set(INTENT, {"name": RED_FLAG_INTENT, "confidence": 1.0}, add_to_output=True)
+            logger.info("red flags found: %s (tier %s)", result.flags, result.tier)
+        else:
+            classifier_said_red_flag = intent.get("name") == RED_FLAG_INTENT
+            if result.hypothetical or classifier_said_red_flag:
+                entities.append(
+                    {
+                        "entity": "red_flag_mention",
+                        "value": "hypothetical" if result.hypothetical else "classifier",
+                        "extractor": EXTRACTOR,
+                    }
+                )
+            if classifier_said_red_flag:
+                ranking = [r for r in ranking if r.get("name") != RED_FLAG_INTENT]
+                top = ranking[0] if ranking else {"name": "nlu_fallback", "confidence": 0.0}
+                message.set(INTENT, dict(top), add_to_output=True)
+                logger.info("classifier's red_flag not confirmed by the rules; using %s", top.get("name"))
+        message.set(ENTITIES, entities, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

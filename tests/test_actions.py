@@ -1,0 +1,250 @@
+"""Every custom action: events returned and messages dispatched, checked against the reply contract."""
+import re
+
+import pytest
+from rasa_sdk.events import SlotSet
+
+from actions import actions as A
+from actions.topics import CONTENT_TOPICS
+from tests.conftest import VALID_TIERS, customs
+
+ACTIONS = {cls().name(): cls for cls in vars(A).values()
+           if isinstance(cls, type) and issubclass(cls, A.Action)
+           and cls not in (A.Action, A.ReplyAction, A.SmallTalkAction)}
+
+
+def run(action_cls, tracker, dispatcher, domain):
+    events = action_cls().run(dispatcher, tracker, domain)
+    return events, dispatcher.messages
+
+
+def slot(events, name):
+    values = [e["value"] for e in events if e.get("event") == "slot" and e.get("name") == name]
+    return values[-1] if values else None
+
+
+def test_every_domain_action_is_implemented(domain):
+    assert set(domain["actions"]) == set(ACTIONS)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIONS))
+def test_every_action_turn_carries_the_contract(name, make_tracker, dispatcher, domain):
+    intent = {"action_answer_topic": "symptoms", "action_red_flag": "red_flag"}.get(name, "greet")
+    _, messages = run(ACTIONS[name], make_tracker(intent), dispatcher, domain)
+    payloads = customs(messages)
+    assert payloads, f"{name} sent no custom payload"
+    for payload in payloads:
+        assert payload["topic"]
+        assert payload["escalation"] in VALID_TIERS
+
+
+@pytest.mark.parametrize("topic", CONTENT_TOPICS)
+def test_answer_topic(topic, make_tracker, dispatcher, domain, catalogue):
+    events, messages = run(A.ActionAnswerTopic, make_tracker(topic), dispatcher, domain)
+    payload = customs(messages)[0]
+    assert payload["topic"] == topic
+    assert payload["escalation"] == "routine"
+    assert payload["sources"] and all(s["title"] and s["publisher"] for s in payload["sources"])
+    assert messages[0]["text"].startswith(catalogue.topic(topic).answer[:40])
+    # the routine see-a-clinician line with the clinic's booking details
+    assert any("See a GP or physiotherapist" in (m.get("text") or "") and "03 5550 0000" in m["text"] for m in messages)
+    # follow-ups are buttons that ask for other topics
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert all(p == "/tell_me_more" or p.lstrip("/") in CONTENT_TOPICS for p in payloads)
+    assert slot(events, "last_topic") == topic
+
+
+def test_exercise_entity_sharpens_a_general_question(make_tracker, dispatcher, domain):
+    tracker = make_tracker("exercises", entities=[{"entity": "exercise", "value": "crab_steps"}])
+    events, messages = run(A.ActionAnswerTopic, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "exercise_crab_steps"
+    assert "1." in messages[0]["text"]  # step by step
+
+
+def test_treatment_entity_sharpens_the_overview(make_tracker, dispatcher, domain):
+    tracker = make_tracker("treatment", entities=[{"entity": "treatment", "value": "prp"}])
+    _, messages = run(A.ActionAnswerTopic, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "regenerative"
+
+
+def test_exercises_offers_each_exercise(make_tracker, dispatcher, domain):
+    events, messages = run(A.ActionAnswerTopic, make_tracker("exercises"), dispatcher, domain)
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    for exercise in ("exercise_hip_drop", "exercise_crab_steps", "exercise_trx_lunge", "exercise_bulgarian_lunge"):
+        assert f"/{exercise}" in payloads
+    assert slot(events, "offered")[:4] == [
+        "exercise_hip_drop", "exercise_crab_steps", "exercise_trx_lunge", "exercise_bulgarian_lunge"]
+
+
+def test_tell_me_more_gives_the_deeper_text(make_tracker, dispatcher, domain, catalogue):
+    tracker = make_tracker("tell_me_more", slots={"last_topic": "gluteus_medius"})
+    _, messages = run(A.ActionTellMeMore, tracker, dispatcher, domain)
+    assert messages[0]["text"] == catalogue.topic("gluteus_medius").more
+    assert customs(messages)[0]["topic"] == "gluteus_medius"
+    assert customs(messages)[0]["depth"] == "more"
+
+
+def test_tell_me_more_without_a_topic_asks_which(make_tracker, dispatcher, domain):
+    _, messages = run(A.ActionTellMeMore, make_tracker("tell_me_more"), dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "clarify"
+    assert messages[0]["buttons"]
+
+
+def test_tell_me_more_where_the_article_has_no_more(make_tracker, dispatcher, domain, catalogue):
+    topic = next(t for t in CONTENT_TOPICS if not catalogue.topic(t).more)
+    tracker = make_tracker("tell_me_more", slots={"last_topic": topic})
+    _, messages = run(A.ActionTellMeMore, tracker, dispatcher, domain)
+    assert "everything" in messages[0]["text"]
+    assert customs(messages)[0]["topic"] == topic
+
+
+@pytest.mark.parametrize("ordinal,expected", [("1", "exercise_hip_drop"), ("2", "exercise_crab_steps"), ("4", "exercise_bulgarian_lunge")])
+def test_choose_option_picks_from_the_offered_follow_ups(ordinal, expected, make_tracker, dispatcher, domain):
+    offered = ["exercise_hip_drop", "exercise_crab_steps", "exercise_trx_lunge", "exercise_bulgarian_lunge"]
+    tracker = make_tracker("choose_option", entities=[{"entity": "ordinal", "value": ordinal}], slots={"offered": offered})
+    _, messages = run(A.ActionChooseOption, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == expected
+
+
+def test_choose_option_out_of_range_offers_the_choices(make_tracker, dispatcher, domain):
+    tracker = make_tracker("choose_option", entities=[{"entity": "ordinal", "value": "4"}], slots={"offered": ["surgery", "injections"]})
+    _, messages = run(A.ActionChooseOption, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "clarify"
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/surgery", "/injections"]
+
+
+def test_affirm_after_an_answer_gives_more(make_tracker, dispatcher, domain):
+    tracker = make_tracker("affirm", slots={"last_topic": "gluteus_medius"})
+    _, messages = run(A.ActionAffirm, tracker, dispatcher, domain)
+    assert customs(messages)[0]["depth"] == "more"
+
+
+EMERGENCY = {"entity": "red_flag", "value": "saddle_numbness", "tier": "emergency",
+             "watch_for": "numbness between your legs or around your bottom"}
+URGENT = {"entity": "red_flag", "value": "weight_loss", "tier": "urgent",
+          "watch_for": "weight loss without trying, or night sweats"}
+
+
+def test_red_flag_emergency_comes_first_with_the_numbers(make_tracker, dispatcher, domain):
+    _, messages = run(A.ActionRedFlag, make_tracker("red_flag", entities=[EMERGENCY]), dispatcher, domain)
+    first = messages[0]
+    assert first["custom"]["topic"] == "red_flag"
+    assert first["custom"]["escalation"] == "emergency"
+    assert first["custom"]["flags"] == ["saddle_numbness"]
+    assert first["text"].startswith("Call 000 or go to the emergency department now")
+    assert "numbness between your legs" in first["text"]
+    assert not first.get("buttons"), "a red flag is never hidden behind a button"
+
+
+def test_red_flag_urgent_wording(make_tracker, dispatcher, domain):
+    _, messages = run(A.ActionRedFlag, make_tracker("red_flag", entities=[URGENT]), dispatcher, domain)
+    assert messages[0]["custom"]["escalation"] == "urgent"
+    assert messages[0]["text"].startswith("Please see a doctor today. If you cannot get an appointment, call healthdirect")
+
+
+def test_mixed_tiers_escalate_to_the_highest(make_tracker, dispatcher, domain):
+    _, messages = run(A.ActionRedFlag, make_tracker("red_flag", entities=[URGENT, EMERGENCY]), dispatcher, domain)
+    assert messages[0]["custom"]["escalation"] == "emergency"
+    assert set(messages[0]["custom"]["flags"]) == {"weight_loss", "saddle_numbness"}
+
+
+def test_red_flag_then_the_question_that_came_with_it(make_tracker, dispatcher, domain):
+    ranking = [{"name": "red_flag", "confidence": 1.0}, {"name": "exercises", "confidence": 0.8}]
+    tracker = make_tracker("red_flag", entities=[EMERGENCY], ranking=ranking)
+    _, messages = run(A.ActionRedFlag, tracker, dispatcher, domain)
+    topics = [c["topic"] for c in customs(messages)]
+    assert topics[:2] == ["red_flag", "exercises"]
+
+
+def test_red_flag_unsure_question_is_not_answered(make_tracker, dispatcher, domain):
+    ranking = [{"name": "red_flag", "confidence": 1.0}, {"name": "exercises", "confidence": 0.2}]
+    tracker = make_tracker("red_flag", entities=[EMERGENCY], ranking=ranking)
+    _, messages = run(A.ActionRedFlag, tracker, dispatcher, domain)
+    assert [c["topic"] for c in customs(messages)] == ["red_flag"]
+
+
+def test_unconfigured_clinic_never_invents_a_number(unconfigured_clinic, make_tracker, dispatcher, domain):
+    _, messages = run(A.ActionRedFlag, make_tracker("red_flag", entities=[EMERGENCY]), dispatcher, domain)
+    text = messages[0]["text"]
+    assert "your local emergency number" in text
+    assert not re.search(r"\d{3}", text)
+
+
+def test_hypothetical_mention_adds_the_safety_net(make_tracker, dispatcher, domain):
+    tracker = make_tracker("symptoms", entities=[{"entity": "red_flag_mention", "value": "hypothetical"}])
+    _, messages = run(A.ActionAnswerTopic, tracker, dispatcher, domain)
+    assert any("call 000" in (m.get("text") or "") for m in messages)
+    assert all(c["escalation"] == "routine" for c in customs(messages))
+
+
+def test_disclaimer_once_per_conversation(make_tracker, domain, dispatcher):
+    events, messages = run(A.ActionGreet, make_tracker("greet"), dispatcher, domain)
+    assert any("not a doctor" in (m.get("text") or "") for m in messages)
+    assert slot(events, "disclaimer_shown") is True
+    from rasa_sdk.executor import CollectingDispatcher
+    second = CollectingDispatcher()
+    A.ActionGreet().run(second, make_tracker("greet", slots={"disclaimer_shown": True}), domain)
+    assert not any("not a doctor" in (m.get("text") or "") for m in second.messages)
+
+
+def test_disclaimer_comes_after_a_red_flag(make_tracker, dispatcher, domain):
+    _, messages = run(A.ActionRedFlag, make_tracker("red_flag", entities=[EMERGENCY]), dispatcher, domain)
+    assert messages[0]["custom"]["topic"] == "red_flag"
+    assert "not a doctor" in messages[-1]["text"]
+
+
+def test_clarify_offers_the_likely_topics(make_tracker, dispatcher, domain):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "surgery", "confidence": 0.3},
+               {"name": "injections", "confidence": 0.25}, {"name": "greet", "confidence": 0.1}]
+    _, messages = run(A.ActionClarify, make_tracker("nlu_fallback", ranking=ranking), dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "clarify"
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads[:2] == ["/surgery", "/injections"]
+    assert "Did you mean" in messages[0]["text"]
+
+
+@pytest.mark.parametrize("intent,escalation", [("other_body_part", "routine"), ("out_of_scope", "none")])
+def test_out_of_scope(intent, escalation, make_tracker, dispatcher, domain):
+    _, messages = run(A.ActionOutOfScope, make_tracker(intent), dispatcher, domain)
+    assert customs(messages)[0] == {**customs(messages)[0], "topic": "out_of_scope", "escalation": escalation}
+    if escalation == "routine":
+        assert any("See a GP or physiotherapist" in (m.get("text") or "") for m in messages)
+
+
+def test_appointment_from_the_profile(make_tracker, dispatcher, domain):
+    _, messages = run(A.ActionAppointment, make_tracker("appointment"), dispatcher, domain)
+    text = messages[0]["text"]
+    assert "03 5550 0000" in text and "https://example.org/book" in text and "Mon-Fri" in text
+    assert customs(messages)[0]["topic"] == "appointment"
+    assert customs(messages)[0]["escalation"] == "none"
+
+
+def test_appointment_unconfigured_invents_nothing(unconfigured_clinic, make_tracker, dispatcher, domain):
+    _, messages = run(A.ActionAppointment, make_tracker("appointment"), dispatcher, domain)
+    assert not re.search(r"\d{3}", messages[0]["text"])
+    assert "front desk" in messages[0]["text"]
+
+
+def test_handoff_at_the_kiosk_points_to_the_front_desk(make_tracker, dispatcher, domain):
+    tracker = make_tracker("handoff", metadata={"client": "kiosk"})
+    _, messages = run(A.ActionHandoff, tracker, dispatcher, domain)
+    assert "front desk" in messages[0]["text"]
+    assert customs(messages)[0]["topic"] == "handoff"
+
+
+@pytest.mark.parametrize("cls,topic", [(A.ActionGreet, "greet"), (A.ActionGoodbye, "goodbye"), (A.ActionThanks, "thanks"),
+                                        (A.ActionCapabilities, "capabilities"), (A.ActionAnythingElse, "capabilities")])
+def test_small_talk_topics(cls, topic, make_tracker, dispatcher, domain):
+    _, messages = run(cls, make_tracker("greet"), dispatcher, domain)
+    assert customs(messages)[0] == {"topic": topic, "escalation": "none"}
+
+
+def test_medication_never_gives_a_dose(make_tracker, dispatcher, domain):
+    for depth_action, slots in ((A.ActionAnswerTopic, {}), (A.ActionTellMeMore, {"last_topic": "medication"})):
+        from rasa_sdk.executor import CollectingDispatcher
+        d = CollectingDispatcher()
+        depth_action().run(d, make_tracker("medication", slots=slots), domain)
+        text = " ".join(m.get("text") or "" for m in d.messages)
+        assert not re.search(r"\d+\s?(mg|ml|tablet)", text, re.I)
+        if depth_action is A.ActionAnswerTopic:
+            assert "pharmacist" in text.lower()
