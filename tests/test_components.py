@@ -1,0 +1,84 @@
+"""The custom NLU components, on real Rasa messages with the project's spaCy pipeline."""
+import pytest
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from actions.paths import ROOT
+from components.lexicon_entities import SPACY_DOC, LexiconEntityExtractor
+from components.red_flags import RedFlagDetector, load_nlp
+
+SPACY_DIR = ROOT / "models" / "spacy"
+pytestmark = pytest.mark.skipif(
+    not (SPACY_DIR / "meta.json").exists(), reason="run `make spacy-model` first (make test does)"
+)
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return load_nlp(SPACY_DIR)
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return RedFlagDetector({**RedFlagDetector.get_default_config()})
+
+
+def message(text, intent="symptoms", ranking=None, nlp=None):
+    msg = Message(data={TEXT: text})
+    msg.set(INTENT, {"name": intent, "confidence": 0.9})
+    msg.set(INTENT_RANKING_KEY, ranking or [{"name": intent, "confidence": 0.9}, {"name": "causes", "confidence": 0.05}])
+    if nlp is not None:
+        msg.set(SPACY_DOC, nlp(text))
+    return msg
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("how do I do crab walks", ("exercise", "crab_steps")),
+        ("is a bulgarian split squat ok", ("exercise", "bulgarian_lunge")),
+        ("what about a cortisone shot", ("treatment", "injections")),
+        ("would physio help", ("treatment", "physiotherapy")),
+        ("how do I do the second one", ("ordinal", "2")),
+    ],
+)
+def test_lexicon_entities_have_canonical_values(text, expected, nlp):
+    extractor = LexiconEntityExtractor(LexiconEntityExtractor.get_default_config())
+    [msg] = extractor.process([message(text, nlp=nlp)])
+    found = {(e["entity"], e["value"]) for e in msg.get(ENTITIES)}
+    assert expected in found
+    assert all(e["extractor"] == "LexiconEntityExtractor" for e in msg.get(ENTITIES))
+
+
+def test_red_flag_overrides_the_intent_and_keeps_the_ranking(detector):
+    msg = message("I can't feel anything around my bum and privates, what exercises help?", intent="exercises")
+    detector.process([msg])
+    assert msg.get(INTENT) == {"name": "red_flag", "confidence": 1.0}
+    flags = [e for e in msg.get(ENTITIES) if e["entity"] == "red_flag"]
+    assert flags and flags[0]["value"] == "saddle_numbness" and flags[0]["tier"] == "emergency"
+    assert flags[0]["watch_for"]
+    names = [r["name"] for r in msg.get(INTENT_RANKING_KEY)]
+    assert names[0] == "red_flag" and "exercises" in names
+
+
+def test_no_red_flag_leaves_the_message_alone(detector):
+    msg = message("my bum hurts when I sit for a long time", intent="sitting")
+    detector.process([msg])
+    assert msg.get(INTENT)["name"] == "sitting"
+    assert not msg.get(ENTITIES)
+
+
+def test_a_hypothetical_mention_is_marked_for_the_safety_net(detector):
+    msg = message("what if I go numb down there?", intent="when_to_see_clinician")
+    detector.process([msg])
+    assert msg.get(INTENT)["name"] == "when_to_see_clinician"
+    assert [e["value"] for e in msg.get(ENTITIES) if e["entity"] == "red_flag_mention"] == ["hypothetical"]
+
+
+def test_classifier_red_flag_without_rule_evidence_is_demoted(detector):
+    ranking = [{"name": "red_flag", "confidence": 0.6}, {"name": "symptoms", "confidence": 0.3}]
+    msg = message("my hip aches a lot", intent="red_flag", ranking=ranking)
+    detector.process([msg])
+    assert msg.get(INTENT)["name"] == "symptoms"
+    assert "red_flag" not in [r["name"] for r in msg.get(INTENT_RANKING_KEY)]
+    assert any(e["entity"] == "red_flag_mention" for e in msg.get(ENTITIES))
