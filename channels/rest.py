@@ -9,7 +9,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.safety import BadRequest, check_message, check_sender, handle_turn, safe_metadata
+from channels.safety import BadRequest, check_message, check_sender, handle_turn, safe_metadata, warm_up
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ class SafeRestInput(RestInput):
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        warm_up()
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
         @webhook.route("/", methods=["GET"])

@@ -15,6 +15,7 @@ import functools
 import logging
 import os
 import re
+import threading
 import unicodedata
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
@@ -28,6 +29,9 @@ from actions.paths import ROOT
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = int(os.environ.get("MAX_MESSAGE_CHARS", "2000"))
+# An over-long message is still triaged, up to this many characters (triage is linear in
+# the length: about 5 s for 100 kB), in a worker thread so other patients are not held up.
+MAX_TRIAGE_CHARS = 20_000
 TURN_TIMEOUT_SECONDS = float(os.environ.get("TURN_TIMEOUT_SECONDS", "20"))
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 CLIENTS = {"widget", "kiosk", "test"}
@@ -75,10 +79,25 @@ def triage():
     return Triage.from_file(str(ROOT / "content" / "red_flags.yml"), nlp=load_nlp(ROOT / "models" / "spacy"))
 
 
+def warm_up() -> None:
+    """Load the triage and the content in the background when a channel starts, so the
+    first safety-net reply does not wait for spaCy."""
+
+    def load() -> None:
+        try:
+            triage()
+            load_catalogue()
+            load_profile()
+        except Exception:
+            logger.exception("safety net warm-up failed; it will load on first use")
+
+    threading.Thread(target=load, name="safety-net-warm-up", daemon=True).start()
+
+
 def red_flag_messages(text: str) -> List[dict]:
     """The escalation for red flags in ``text``, built without the action server."""
     try:
-        result = triage().assess(text)
+        result = triage().assess(text[:MAX_TRIAGE_CHARS])
     except Exception:  # never let the safety net itself fail silently
         logger.exception("triage failed in the channel safety net")
         return []
@@ -126,10 +145,8 @@ async def handle_turn(
         return
     if len(text) > MAX_MESSAGE_CHARS:
         logger.info("message over %d characters answered without the model", MAX_MESSAGE_CHARS)
-        await send_all(
-            output, sender_id,
-            red_flag_messages(text) + replies.too_long_reply(catalogue, profile, MAX_MESSAGE_CHARS),
-        )
+        flagged = await asyncio.get_running_loop().run_in_executor(None, red_flag_messages, text)
+        await send_all(output, sender_id, flagged + replies.too_long_reply(catalogue, profile, MAX_MESSAGE_CHARS))
         return
     observed = ObservedOutput(output)
     message = UserMessage(text, observed, sender_id, input_channel=input_channel, metadata=metadata or {})
@@ -141,4 +158,5 @@ async def handle_turn(
         logger.exception("turn failed; sending the safe reply")
     if not observed.sent_custom:
         logger.warning("turn produced no reply (action server down?); sending the safe reply")
-        await send_all(output, sender_id, red_flag_messages(text) + replies.unavailable_reply(catalogue, profile))
+        flagged = await asyncio.get_running_loop().run_in_executor(None, red_flag_messages, text)
+        await send_all(output, sender_id, flagged + replies.unavailable_reply(catalogue, profile))

@@ -16,7 +16,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from channels.safety import BadRequest, check_message, check_sender, handle_turn, safe_metadata
+from channels.safety import BadRequest, check_message, check_sender, handle_turn, safe_metadata, warm_up
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ class SafeSocketIOInput(SocketIOInput):
         return "socketio"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        warm_up()
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
