@@ -4,6 +4,7 @@
 Every turn carries the reply contract's ``custom`` payload (``../shared/reply-contract.md``);
 the first reply of a conversation is followed by the disclaimer, once.
 """
+import abc
 import logging
 import time
 from typing import Any, Dict, List, Optional, Text, Tuple
@@ -51,11 +52,15 @@ def answered(topic_id: str, messages: List[dict]) -> Reply:
     return messages, [SlotSet("last_topic", topic_id), SlotSet("offered", offered)]
 
 
-class ReplyAction(Action):
-    """Base class: build the reply, add the safety-net and disclaimer, send, log."""
+class ReplyAction(Action, abc.ABC):
+    """Base class: build the reply, add the safety-net and disclaimer, send, log.
 
+    Abstract, so rasa_sdk (which registers every concrete ``Action`` subclass) skips it.
+    """
+
+    @abc.abstractmethod
     def reply(self, tracker: Tracker, catalogue: Catalogue, profile: ClinicProfile) -> Reply:
-        raise NotImplementedError
+        """The messages of this turn and the events to return."""
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -211,9 +216,13 @@ class ActionHandoff(ReplyAction):
 class SmallTalkAction(ReplyAction):
     """Greeting, goodbye, thanks, capabilities, "no": fixed wording, escalation none."""
 
-    wording_key = ""
     topic = ""
     with_menu = False
+
+    @property
+    @abc.abstractmethod
+    def wording_key(self) -> str:
+        """Key of the wording in content/conversation.yml (subclasses set it)."""
 
     def name(self) -> Text:
         return f"action_{self.wording_key}"

@@ -109,6 +109,7 @@ class _Concept:
     speculative_in_question: bool = False
     speculation_cues: bool = False
     always_hypothetical: bool = False
+    resolvable: bool = False       # "had a fever last week", "my temperature has gone now"
     next_in: Optional[List[Tuple[str, ...]]] = None
     next_not_in: Optional[List[Tuple[str, ...]]] = None
     prev_not_in: Optional[List[Tuple[str, ...]]] = None
@@ -342,6 +343,8 @@ class Triage:
         self._question_skip = self._words(hyp.get("question_skip"))
         persons = ctx.get("persons") or {}
         self._carer_evidence = self._words(persons.get("carer_evidence"))
+        self._self_description_window = int(persons.get("self_description_window", 3))
+        self._time_clause_starters = self._words((ctx.get("time") or {}).get("time_clause_starters"))
         self._attribution_window = int(ctx.get("attribution_window", 8))
         self._attribution_connectors = self._words(ctx.get("attribution_connectors"))
         self._link_words = self._words(ctx.get("attribution_link_words"))
@@ -479,6 +482,7 @@ class Triage:
             c.speculative_in_question = bool(spec.get("speculative_in_question", False))
             c.speculation_cues = bool(spec.get("speculation_cues", False))
             c.always_hypothetical = bool(spec.get("always_hypothetical", False))
+            c.resolvable = bool(spec.get("resolvable", False))
             for key in ("next_in", "next_not_in", "prev_not_in"):
                 if spec.get(key) is not None:
                     setattr(c, key, self._phrase_list(spec[key]))
@@ -814,7 +818,7 @@ class _Context:
             name: {mt.sent for mt in by_concept.get(name, [])}
             for name, c in self.concepts.items() if c.kind == "cue"}
         self._cues_by_sent: Dict[Tuple[str, int], List[_Match]] = {}
-        for name in ("past_time",):
+        for name in ("past_time", "recent_past"):
             for mt in by_concept.get(name, []):
                 self._cues_by_sent.setdefault((name, mt.sent), []).append(mt)
 
@@ -848,10 +852,16 @@ class _Context:
 
     def _find_persons(self) -> List[_Person]:
         persons: List[_Person] = []
+        self_desc = self.t._ctx_phrases("self_description")
+        window = self.t._self_description_window
         for cls in ("self", "other", "child", "pronoun"):
             for mt in self.cue("person_" + cls):
                 if self._prev_is(mt.start, self.t._ctx_phrases("not_a_person_before")):
                     continue
+                if cls in ("other", "child") and self_desc and any(
+                        self._prev_is(mt.start - k, self_desc) for k in range(window)
+                        if mt.start - k > 0 and self.sent_of[mt.start - k] == mt.sent):
+                    continue  # "I'm a cancer patient": a description of the writer
                 persons.append(_Person(mt.start, mt.end, cls))
         persons.sort(key=lambda p: (p.start, -(p.end - p.start)))
         dedup: List[_Person] = []
@@ -979,6 +989,8 @@ class _Context:
             return MENTION
         if not c.past_counts and self._past(mt):
             return PAST
+        if c.resolvable and (self._past(mt, "recent_past") or self._resolved(mt)):
+            return PAST
         if c.kind == "history" and self._someone_elses_history(mt):
             return OTHER
         return AFFIRMED
@@ -1086,20 +1098,37 @@ class _Context:
                 return True
         return False
 
-    def _past(self, mt: _Match) -> bool:
-        for cue in self._cues_by_sent.get(("past_time", mt.sent), ()):
+    def _past(self, mt: _Match, cue_name: str = "past_time") -> bool:
+        for cue in self._cues_by_sent.get((cue_name, mt.sent), ()):
             if cue.clause == mt.clause:
                 return True
             # fronted time adverbial: "Years ago, I had ..."
             cs, ce = self.clause_spans[cue.clause]
             if ce - cs <= 5 and mt.clause == cue.clause + 1:
                 return True
-            # a time clause of its own: "... broke his hip when he was 90"
-            if mt.clause == cue.clause - 1 and cue.start <= cs + 1:
+            # a time clause of its own: "... broke his hip when he was 90",
+            # "I had night sweats when I had covid last year"
+            if mt.clause == cue.clause - 1 and (
+                    cue.start <= cs + 1 or self.norms[cs] in self.t._time_clause_starters):
                 return True
+        if cue_name != "past_time":
+            return False
         cstart, _ = self.clause_spans[mt.clause]
         used_to = self._cue_tokens.get("used_to", set())
         return any(i in used_to for i in range(cstart, mt.start))
+
+    def _resolved(self, mt: _Match) -> bool:
+        """Said to be over later in the same sentence: "I had a temperature but it's gone now",
+        "the kids had a fever last week but they're fine now" (not "it hasn't gone")."""
+        neg = self._neg_all
+        for cue in self.m.get("resolved", ()):
+            if cue.sent != mt.sent or cue.start < mt.end:
+                continue
+            cs, _ = self.clause_spans[cue.clause]
+            if any(i in neg for i in range(max(cs, cue.start - 3), cue.end)):
+                continue
+            return True
+        return False
 
     def _someone_elses_history(self, mt: _Match) -> bool:
         if self._sentence_has_cue("family_history", mt.sent):

@@ -21,6 +21,14 @@ from channels.safety import BadRequest, check_message, check_sender, handle_turn
 logger = logging.getLogger(__name__)
 
 
+class ContractSocketIOOutput(SocketIOOutput):
+    """Rasa's SocketIOOutput passes a custom payload to ``emit`` as keyword arguments,
+    which fails for the reply contract's fields; send it as ``{"custom": {...}}``."""
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        await self._send_message(recipient_id, {"custom": json_message})
+
+
 class SafeSocketIOInput(SocketIOInput):
     @classmethod
     def name(cls) -> Text:
@@ -48,12 +56,12 @@ class SafeSocketIOInput(SocketIOInput):
             except BadRequest:
                 session_id = uuid.uuid4().hex
             if self.session_persistence:
-                sio.enter_room(sid, session_id)
+                await sio.enter_room(sid, session_id)
             await sio.emit("session_confirm", session_id, room=sid)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: Text, data: Any = None) -> None:
-            output = SocketIOOutput(sio, self.bot_message_evt)
+            output = ContractSocketIOOutput(sio, self.bot_message_evt)
             if not isinstance(data, dict):
                 await sio.emit("error", {"error": "user_uttered takes an object with 'message' and 'session_id'"}, room=sid)
                 return

@@ -16,7 +16,7 @@ ACTIONS_PORT=${ACTIONS_PORT:-5055}
 WEB_PORT=${WEB_PORT:-8080}
 BIND=${BIND:-127.0.0.1}
 RUN_DIR=${RUN_DIR:-run}
-LOG_LEVEL=${LOG_LEVEL:-INFO}
+export LOG_LEVEL=${LOG_LEVEL:-INFO}   # read by Rasa and rasa_sdk
 VENV=${VENV:-.venv}
 mkdir -p "$RUN_DIR"
 RUN_DIR=$(cd "$RUN_DIR" && pwd)
@@ -57,9 +57,9 @@ wait_for() { # name, url, seconds
 }
 
 # shellcheck disable=SC2086
-start actions "$VENV/bin/rasa" run actions --actions actions --port "$ACTIONS_PORT" --log-level "$LOG_LEVEL"
+start actions "$VENV/bin/rasa" run actions --actions actions --port "$ACTIONS_PORT"
 start rasa "$VENV/bin/rasa" run --model "$MODEL" --port "$RASA_PORT" --interface "$BIND" \
-  --credentials credentials.yml --endpoints endpoints.yml --cors $CORS_ORIGINS --log-level "$LOG_LEVEL"
+  --credentials credentials.yml --endpoints endpoints.yml --cors $CORS_ORIGINS
 if [ -f web/serve.py ]; then
   start web "$VENV/bin/python" web/serve.py --port "$WEB_PORT" --bind "$BIND" \
     --rasa-url "http://${PUBLIC_HOST:-localhost}:$RASA_PORT"

@@ -248,3 +248,12 @@ def test_medication_never_gives_a_dose(make_tracker, dispatcher, domain):
         assert not re.search(r"\d+\s?(mg|ml|tablet)", text, re.I)
         if depth_action is A.ActionAnswerTopic:
             assert "pharmacist" in text.lower()
+
+
+def test_the_action_server_registers_exactly_the_domain_actions(domain):
+    """rasa_sdk registers every concrete Action subclass at start-up; base classes must be abstract."""
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    assert set(executor.actions) == set(domain["actions"])
