@@ -57,7 +57,7 @@ test-data: venv ## rasa data validate --fail-on-warning
 	$(RASA) data validate --domain domain.yml --data data --config config.yml --fail-on-warnings
 
 test-stories: train ## conversation tests (tests/test_stories.yml)
-	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
+	$(RASA) test core --e2e --model $(MODEL) --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out results/stories
 
 test: test-data validate-content test-unit test-stories ## everything CI runs

@@ -6,6 +6,7 @@ the first reply of a conversation is followed by the disclaimer, once.
 """
 import abc
 import logging
+import re
 import time
 from typing import Any, Dict, List, Optional, Text, Tuple
 
@@ -22,9 +23,15 @@ from actions.topics import CONTENT_TOPICS, EXERCISE_TOPICS, entity_values, resol
 logger = logging.getLogger(__name__)
 
 Reply = Tuple[List[dict], List[EventType]]
-# A question asked together with a red flag is answered after the warning when the
-# classifier was at least this sure of it.
-CO_QUESTION_CONFIDENCE = 0.5
+# A question asked together with a red flag is answered after the warning when the message
+# asks something and, leaving the red flag aside, the classifier gives that question at
+# least this share of its remaining confidence.
+CO_QUESTION_SHARE = 0.5
+QUESTION_CUE = re.compile(
+    r"\?|(?:^|[,.;:!]|\b(?:and|also|but|so|plus|then)\b)\s*"
+    r"(?:what|whats|how|which|why|when|where|can|could|should|is|are|do|does|will|would|tell me|any)\b(?!'?t\b)",
+    re.IGNORECASE,
+)
 
 
 def latest_entities(tracker: Tracker) -> List[dict]:
@@ -44,6 +51,25 @@ def ranked_content_topics(tracker: Tracker, min_confidence: float = 0.0) -> List
         if name in CONTENT_TOPICS and (entry.get("confidence") or 0.0) >= min_confidence and name not in topics:
             topics.append(name)
     return topics
+
+
+def co_question(tracker: Tracker) -> Optional[str]:
+    """The content question that came with a red flag, if the message asks one clearly.
+
+    The classifier is trained on red-flag descriptions too, so with a red flag in the
+    message most of its confidence sits on ``red_flag``; what is left is shared among the
+    other intents, and the question is the one that clearly leads that share.
+    """
+    latest = tracker.latest_message or {}
+    if not QUESTION_CUE.search(latest.get("text") or ""):
+        return None
+    ranking = [r for r in latest.get("intent_ranking") or [] if r.get("name") != "red_flag"]
+    total = sum(r.get("confidence") or 0.0 for r in ranking)
+    if not ranking or total <= 0 or ranking[0].get("name") not in CONTENT_TOPICS:
+        return None
+    if (ranking[0].get("confidence") or 0.0) / total >= CO_QUESTION_SHARE:
+        return ranking[0]["name"]
+    return None
 
 
 def answered(topic_id: str, messages: List[dict]) -> Reply:
@@ -68,7 +94,7 @@ class ReplyAction(Action, abc.ABC):
         started = time.perf_counter()
         catalogue, profile = load_catalogue(), load_profile()
         messages, events = self.reply(tracker, catalogue, profile)
-        if entity_values(latest_entities(tracker), "red_flag_mention") and not any(
+        if (tracker.latest_message or {}).get("red_flag_mention") and not any(
             (m.get("custom") or {}).get("topic") == "red_flag" for m in messages
         ):
             messages.append(replies.safety_net(catalogue, profile))
@@ -158,19 +184,15 @@ class ActionRedFlag(ReplyAction):
         return "action_red_flag"
 
     def reply(self, tracker, catalogue, profile) -> Reply:
-        findings = [
-            {"flag": e.get("value"), "tier": e.get("tier"), "watch_for": e.get("watch_for")}
-            for e in latest_entities(tracker)
-            if e.get("entity") == "red_flag"
-        ]
+        findings = list((tracker.latest_message or {}).get("red_flags") or [])
         if not findings:
             # Only reachable by typing "/red_flag": show the warning signs in full.
             return answered("when_to_see_clinician", replies.topic_reply(catalogue, profile, "when_to_see_clinician"))
         messages = replies.red_flag_reply(catalogue, profile, findings)
         events: List[EventType] = [SlotSet("last_red_flag", messages[0]["custom"]["escalation"])]
-        question = ranked_content_topics(tracker, CO_QUESTION_CONFIDENCE)
+        question = co_question(tracker)
         if question:
-            topic_id = resolve_topic(question[0], latest_entities(tracker))
+            topic_id = resolve_topic(question, latest_entities(tracker))
             more, slot_events = answered(topic_id, replies.topic_reply(catalogue, profile, topic_id))
             messages += more
             events += slot_events

@@ -124,6 +124,7 @@ class _Trigger:
     scope: str = "sentence"          # clause | region | sentence | message
     experiencer: Optional[str] = None        # "child"
     experiencer_not: Optional[str] = None    # "child"
+    same_experiencer: bool = False           # every concept said of the same person
     unless_flags: Tuple[str, ...] = ()
 
 
@@ -154,10 +155,11 @@ class _Match:
 
 
 class _Person:
-    __slots__ = ("start", "end", "cls", "age")
+    __slots__ = ("start", "end", "cls", "age", "obj")
 
     def __init__(self, start: int, end: int, cls: str, age: Optional[int] = None):
         self.start, self.end, self.cls, self.age = start, end, cls, age
+        self.obj = False    # named as the object of carrying, lifting, giving birth ...
 
 
 # ----------------------------------------------------------------------------- text helpers
@@ -344,6 +346,8 @@ class Triage:
         persons = ctx.get("persons") or {}
         self._carer_evidence = self._words(persons.get("carer_evidence"))
         self._self_description_window = int(persons.get("self_description_window", 3))
+        self._self_description_stop = self._words(persons.get("self_description_stop"))
+        self._object_skip = self._words(persons.get("object_skip"))
         self._time_clause_starters = self._words((ctx.get("time") or {}).get("time_clause_starters"))
         self._attribution_window = int(ctx.get("attribution_window", 8))
         self._attribution_connectors = self._words(ctx.get("attribution_connectors"))
@@ -375,6 +379,7 @@ class Triage:
                     scope=t.get("scope", "sentence"),
                     experiencer=t.get("experiencer"),
                     experiencer_not=t.get("experiencer_not"),
+                    same_experiencer=bool(t.get("same_experiencer", False)),
                     unless_flags=tuple(t.get("unless_flags") or ()),
                 )
                 if trig.scope not in ("clause", "region", "sentence", "message"):
@@ -852,17 +857,16 @@ class _Context:
 
     def _find_persons(self) -> List[_Person]:
         persons: List[_Person] = []
-        self_desc = self.t._ctx_phrases("self_description")
-        window = self.t._self_description_window
         for cls in ("self", "other", "child", "pronoun"):
             for mt in self.cue("person_" + cls):
                 if self._prev_is(mt.start, self.t._ctx_phrases("not_a_person_before")):
                     continue
-                if cls in ("other", "child") and self_desc and any(
-                        self._prev_is(mt.start - k, self_desc) for k in range(window)
-                        if mt.start - k > 0 and self.sent_of[mt.start - k] == mt.sent):
-                    continue  # "I'm a cancer patient": a description of the writer
-                persons.append(_Person(mt.start, mt.end, cls))
+                if cls in ("other", "child") and self._describes_writer(mt.start, mt.sent):
+                    continue  # "I'm a cancer patient", "I'm a 15 year old girl"
+                p = _Person(mt.start, mt.end, cls)
+                if cls in ("other", "child", "pronoun"):
+                    p.obj = self._named_as_object(mt.start)
+                persons.append(p)
         persons.sort(key=lambda p: (p.start, -(p.end - p.start)))
         dedup: List[_Person] = []
         last_end = -1
@@ -874,7 +878,12 @@ class _Context:
         persons = dedup
         # ages: "my 8 year old", "my son (12)", "I'm 78", "my 14yo"
         ages_sorted = False
+        age_c = self.concepts.get("age")
         for mt in self.cue("age"):
+            if age_c is not None and (
+                    (age_c.next_not_in and self._next_is(mt.end, age_c.next_not_in))
+                    or (age_c.prev_not_in and self._prev_is(mt.start, age_c.prev_not_in))):
+                continue  # "I'm 12 weeks pregnant", "the pain is 8"
             age = None
             for i in range(mt.start, mt.end):
                 mm = re.match(r"^(\d{1,3})", self.doc[i].text)
@@ -888,11 +897,15 @@ class _Context:
                 ages_sorted = True
             starts = [p.start for p in persons]
             k = bisect_left(starts, mt.end)
+            # "my 15 year old son": the person after; "I'm 78", "my son is 15": the one before
+            # (not "... my son is 15, my hip hurts": a writer's "my" is never aged from before)
             after = [p for p in persons[k:k + 2]
-                     if 0 <= p.start - mt.end <= 1 and self.sent_of[p.start] == mt.sent]
+                     if 0 <= p.start - mt.end <= 1 and self.sent_of[p.start] == mt.sent
+                     and p.cls not in ("self", "pronoun")]
             k = bisect_left(starts, mt.start)
             before = [p for p in persons[max(0, k - 5):k]
-                      if 0 <= mt.start - p.end <= 4 and self.sent_of[p.start] == mt.sent]
+                      if -1 <= mt.start - p.end <= (1 if p.cls == "self" else 4)
+                      and p.start < mt.start and self.sent_of[p.start] == mt.sent]
             owner = after[0] if after else (before[-1] if before else None)
             if not after and mt.start > 0 and self.norms[mt.start - 1] in _POSSESSIVES:
                 owner = None  # "my 5 year old has ...": the age names the person
@@ -902,6 +915,11 @@ class _Context:
             else:
                 owner.age = age
         persons.sort(key=lambda p: p.start)
+        # a writer who gives an age under 18 ("I'm 14 and my hip hurts") is a child
+        if any(p.cls == "self" and p.age is not None and p.age < 18 for p in persons):
+            for p in persons:
+                if p.cls == "self":
+                    p.cls = "child"
         last_other = "other"
         for p in persons:
             if p.age is not None and p.cls in ("child", "other", "pronoun"):
@@ -913,9 +931,36 @@ class _Context:
         return persons
 
     def experiencer(self, mt: _Match) -> str:
-        """Who has it: the last person named before the end of the mention, else "self"."""
+        """Who has it: the last person named before the end of the mention, else "self".
+        A person named only as the object of carrying, lifting or giving birth ("carrying my
+        toddler all day, hip pain is awful") is passed over; a pronoun still refers to them."""
         k = bisect_left(self._person_starts, mt.end)
+        while k > 0 and self._persons[k - 1].obj:
+            k -= 1
         return self._persons[k - 1].cls if k else "self"
+
+    def _describes_writer(self, start: int, sent: int) -> bool:
+        """A person word in a description of the writer: "I'm a (cancer) patient", "I'm a
+        15 year old girl" (not "I'm a carer for my son")."""
+        phrases = self.t._ctx_phrases("self_description")
+        if not phrases:
+            return False
+        stop = self.t._self_description_stop
+        for k in range(self.t._self_description_window):
+            q = start - k
+            if q <= 0 or self.sent_of[q - 1] != sent:
+                break
+            if k and self.norms[q] in stop:
+                break
+            if self._prev_is(q, phrases):
+                return True
+        return False
+
+    def _named_as_object(self, start: int) -> bool:
+        j = start
+        while j > 0 and self.norms[j - 1] in self.t._object_skip:
+            j -= 1
+        return self._prev_is(j, self.t._ctx_phrases("object_before"))
 
     def _prev_is(self, start: int, phrases: Sequence[Tuple[str, ...]]) -> bool:
         for ph in phrases:
@@ -1256,6 +1301,10 @@ class _Context:
             if trig.experiencer and exp != trig.experiencer:
                 continue
             if trig.experiencer_not and exp == trig.experiencer_not:
+                continue
+            if trig.same_experiencer and not all(
+                    any(key(m) == key(primary) and m.experiencer == exp for m in g)
+                    for g in groups[1:]):
                 continue
             return exp
         return None

@@ -4,12 +4,12 @@ Every message is checked with ``actions.triage`` (spaCy rule patterns with negat
 context handling; the table is ``content/red_flags.yml``, its clinical basis
 ``../shared/clinical/red-flags.md``). The rules, not the classifier, decide:
 
-* flags found -> intent ``red_flag`` (confidence 1.0) and one ``red_flag`` entity per flag
-  (value = flag id, plus ``tier`` and ``watch_for``). The classifier's ranking stays in
-  ``intent_ranking`` so the action can still answer the question that came with it;
+* flags found -> intent ``red_flag`` (confidence 1.0) and the findings under the parse
+  data key ``red_flags`` (``flag``, ``tier``, ``watch_for``). The classifier's ranking stays
+  in ``intent_ranking`` so the action can still answer the question that came with it;
 * a red-flag subject mentioned hypothetically ("what if I go numb?"), or a message the
-  classifier took for a red flag that the rules do not confirm -> a ``red_flag_mention``
-  entity, so the answer carries the safety-net wording; the classifier's red_flag guess is
+  classifier took for a red flag that the rules do not confirm -> ``red_flag_mention`` is
+  set, so the answer carries the safety-net wording; the classifier's red_flag guess is
   replaced by its next-best intent (the FallbackClassifier after this component then
   judges that intent's confidence as usual).
 """
@@ -21,7 +21,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.paths import ROOT
@@ -29,7 +29,9 @@ from actions.paths import ROOT
 logger = logging.getLogger(__name__)
 
 RED_FLAG_INTENT = "red_flag"
-EXTRACTOR = "RedFlagDetector"
+# Keys of the parse data (kept in the tracker's latest_message) that the actions read.
+RED_FLAGS_KEY = "red_flags"
+RED_FLAG_MENTION_KEY = "red_flag_mention"
 
 
 def load_nlp(model_dir: Path):
@@ -84,18 +86,8 @@ class RedFlagDetector(GraphComponent):
         result = self.triage.assess(text)
         intent = message.get(INTENT) or {}
         ranking = list(message.get(INTENT_RANKING_KEY) or [])
-        entities = list(message.get(ENTITIES) or [])
+        mention = None
         if result.findings:
-            entities += [
-                {
-                    "entity": "red_flag",
-                    "value": f.flag,
-                    "tier": f.tier,
-                    "watch_for": f.watch_for,
-                    "extractor": EXTRACTOR,
-                }
-                for f in result.findings
-            ]
             ranking = [{"name": RED_FLAG_INTENT, "confidence": 1.0}] + [
                 r for r in ranking if r.get("name") != RED_FLAG_INTENT
             ]
@@ -103,18 +95,19 @@ class RedFlagDetector(GraphComponent):
             logger.info("red flags found: %s (tier %s)", result.flags, result.tier)
         else:
             classifier_said_red_flag = intent.get("name") == RED_FLAG_INTENT
-            if result.hypothetical or classifier_said_red_flag:
-                entities.append(
-                    {
-                        "entity": "red_flag_mention",
-                        "value": "hypothetical" if result.hypothetical else "classifier",
-                        "extractor": EXTRACTOR,
-                    }
-                )
+            if result.hypothetical:
+                mention = "hypothetical"
+            elif classifier_said_red_flag:
+                mention = "classifier"
             if classifier_said_red_flag:
                 ranking = [r for r in ranking if r.get("name") != RED_FLAG_INTENT]
                 top = ranking[0] if ranking else {"name": "nlu_fallback", "confidence": 0.0}
                 message.set(INTENT, dict(top), add_to_output=True)
                 logger.info("classifier's red_flag not confirmed by the rules; using %s", top.get("name"))
-        message.set(ENTITIES, entities, add_to_output=True)
+        message.set(
+            RED_FLAGS_KEY,
+            [{"flag": f.flag, "tier": f.tier, "watch_for": f.watch_for} for f in result.findings],
+            add_to_output=True,
+        )
+        message.set(RED_FLAG_MENTION_KEY, mention, add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

@@ -74,6 +74,8 @@ def make_tracker():
         ranking: Optional[list] = None,
         text: str = "",
         metadata: Optional[dict] = None,
+        red_flags: Iterable[dict] = (),
+        red_flag_mention: Optional[str] = None,
     ) -> Tracker:
         latest = {
             "intent": {"name": intent, "confidence": 1.0},
@@ -81,6 +83,8 @@ def make_tracker():
             "intent_ranking": ranking if ranking is not None else [{"name": intent, "confidence": 1.0}],
             "text": text,
             "metadata": metadata or {},
+            "red_flags": list(red_flags),
+            "red_flag_mention": red_flag_mention,
         }
         return Tracker(
             sender_id="test-sender",

@@ -119,14 +119,13 @@ def test_affirm_after_an_answer_gives_more(make_tracker, dispatcher, domain):
     assert customs(messages)[0]["depth"] == "more"
 
 
-EMERGENCY = {"entity": "red_flag", "value": "saddle_numbness", "tier": "emergency",
+EMERGENCY = {"flag": "saddle_numbness", "tier": "emergency",
              "watch_for": "numbness between your legs or around your bottom"}
-URGENT = {"entity": "red_flag", "value": "weight_loss", "tier": "urgent",
-          "watch_for": "weight loss without trying, or night sweats"}
+URGENT = {"flag": "weight_loss", "tier": "urgent", "watch_for": "weight loss without trying, or night sweats"}
 
 
 def test_red_flag_emergency_comes_first_with_the_numbers(make_tracker, dispatcher, domain):
-    _, messages = run(A.ActionRedFlag, make_tracker("red_flag", entities=[EMERGENCY]), dispatcher, domain)
+    _, messages = run(A.ActionRedFlag, make_tracker("red_flag", red_flags=[EMERGENCY]), dispatcher, domain)
     first = messages[0]
     assert first["custom"]["topic"] == "red_flag"
     assert first["custom"]["escalation"] == "emergency"
@@ -137,41 +136,53 @@ def test_red_flag_emergency_comes_first_with_the_numbers(make_tracker, dispatche
 
 
 def test_red_flag_urgent_wording(make_tracker, dispatcher, domain):
-    _, messages = run(A.ActionRedFlag, make_tracker("red_flag", entities=[URGENT]), dispatcher, domain)
+    _, messages = run(A.ActionRedFlag, make_tracker("red_flag", red_flags=[URGENT]), dispatcher, domain)
     assert messages[0]["custom"]["escalation"] == "urgent"
     assert messages[0]["text"].startswith("Please see a doctor today. If you cannot get an appointment, call healthdirect")
 
 
 def test_mixed_tiers_escalate_to_the_highest(make_tracker, dispatcher, domain):
-    _, messages = run(A.ActionRedFlag, make_tracker("red_flag", entities=[URGENT, EMERGENCY]), dispatcher, domain)
+    _, messages = run(A.ActionRedFlag, make_tracker("red_flag", red_flags=[URGENT, EMERGENCY]), dispatcher, domain)
     assert messages[0]["custom"]["escalation"] == "emergency"
     assert set(messages[0]["custom"]["flags"]) == {"weight_loss", "saddle_numbness"}
 
 
-def test_red_flag_then_the_question_that_came_with_it(make_tracker, dispatcher, domain):
-    ranking = [{"name": "red_flag", "confidence": 1.0}, {"name": "exercises", "confidence": 0.8}]
-    tracker = make_tracker("red_flag", entities=[EMERGENCY], ranking=ranking)
+@pytest.mark.parametrize("ranking", [
+    [{"name": "red_flag", "confidence": 1.0}, {"name": "exercises", "confidence": 0.8}],
+    [{"name": "red_flag", "confidence": 1.0}, {"name": "exercises", "confidence": 0.003}, {"name": "symptoms", "confidence": 0.0005}],
+])
+def test_red_flag_then_the_question_that_came_with_it(ranking, make_tracker, dispatcher, domain):
+    text = "my bum is numb down there, what exercises help?"
+    tracker = make_tracker("red_flag", red_flags=[EMERGENCY], ranking=ranking, text=text)
     _, messages = run(A.ActionRedFlag, tracker, dispatcher, domain)
     topics = [c["topic"] for c in customs(messages)]
     assert topics[:2] == ["red_flag", "exercises"]
 
 
-def test_red_flag_unsure_question_is_not_answered(make_tracker, dispatcher, domain):
-    ranking = [{"name": "red_flag", "confidence": 1.0}, {"name": "exercises", "confidence": 0.2}]
-    tracker = make_tracker("red_flag", entities=[EMERGENCY], ranking=ranking)
+@pytest.mark.parametrize("text,ranking", [
+    ("I fell and now I can't stand up",
+     [{"name": "red_flag", "confidence": 1.0}, {"name": "exercises", "confidence": 0.05}, {"name": "symptoms", "confidence": 0.01}]),
+    ("numb down there, what should I know",
+     [{"name": "red_flag", "confidence": 1.0}, {"name": "exercises", "confidence": 0.3}, {"name": "symptoms", "confidence": 0.3},
+      {"name": "causes", "confidence": 0.2}]),
+    ("hello, I can't feel my legs, can you help",
+     [{"name": "red_flag", "confidence": 1.0}, {"name": "greet", "confidence": 0.6}, {"name": "exercises", "confidence": 0.3}]),
+])
+def test_red_flag_unsure_question_is_not_answered(text, ranking, make_tracker, dispatcher, domain):
+    tracker = make_tracker("red_flag", red_flags=[EMERGENCY], ranking=ranking, text=text)
     _, messages = run(A.ActionRedFlag, tracker, dispatcher, domain)
     assert [c["topic"] for c in customs(messages)] == ["red_flag"]
 
 
 def test_unconfigured_clinic_never_invents_a_number(unconfigured_clinic, make_tracker, dispatcher, domain):
-    _, messages = run(A.ActionRedFlag, make_tracker("red_flag", entities=[EMERGENCY]), dispatcher, domain)
+    _, messages = run(A.ActionRedFlag, make_tracker("red_flag", red_flags=[EMERGENCY]), dispatcher, domain)
     text = messages[0]["text"]
     assert "your local emergency number" in text
     assert not re.search(r"\d{3}", text)
 
 
 def test_hypothetical_mention_adds_the_safety_net(make_tracker, dispatcher, domain):
-    tracker = make_tracker("symptoms", entities=[{"entity": "red_flag_mention", "value": "hypothetical"}])
+    tracker = make_tracker("symptoms", red_flag_mention="hypothetical")
     _, messages = run(A.ActionAnswerTopic, tracker, dispatcher, domain)
     assert any("call 000" in (m.get("text") or "") for m in messages)
     assert all(c["escalation"] == "routine" for c in customs(messages))
@@ -188,7 +199,7 @@ def test_disclaimer_once_per_conversation(make_tracker, domain, dispatcher):
 
 
 def test_disclaimer_comes_after_a_red_flag(make_tracker, dispatcher, domain):
-    _, messages = run(A.ActionRedFlag, make_tracker("red_flag", entities=[EMERGENCY]), dispatcher, domain)
+    _, messages = run(A.ActionRedFlag, make_tracker("red_flag", red_flags=[EMERGENCY]), dispatcher, domain)
     assert messages[0]["custom"]["topic"] == "red_flag"
     assert "not a doctor" in messages[-1]["text"]
 

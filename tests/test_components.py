@@ -54,9 +54,10 @@ def test_red_flag_overrides_the_intent_and_keeps_the_ranking(detector):
     msg = message("I can't feel anything around my bum and privates, what exercises help?", intent="exercises")
     detector.process([msg])
     assert msg.get(INTENT) == {"name": "red_flag", "confidence": 1.0}
-    flags = [e for e in msg.get(ENTITIES) if e["entity"] == "red_flag"]
-    assert flags and flags[0]["value"] == "saddle_numbness" and flags[0]["tier"] == "emergency"
+    flags = msg.get("red_flags")
+    assert flags and flags[0]["flag"] == "saddle_numbness" and flags[0]["tier"] == "emergency"
     assert flags[0]["watch_for"]
+    assert "red_flags" in msg.as_dict(only_output_properties=True), "kept in the tracker's parse data"
     names = [r["name"] for r in msg.get(INTENT_RANKING_KEY)]
     assert names[0] == "red_flag" and "exercises" in names
 
@@ -65,14 +66,14 @@ def test_no_red_flag_leaves_the_message_alone(detector):
     msg = message("my bum hurts when I sit for a long time", intent="sitting")
     detector.process([msg])
     assert msg.get(INTENT)["name"] == "sitting"
-    assert not msg.get(ENTITIES)
+    assert msg.get("red_flags") == [] and msg.get("red_flag_mention") is None
 
 
 def test_a_hypothetical_mention_is_marked_for_the_safety_net(detector):
     msg = message("what if I go numb down there?", intent="when_to_see_clinician")
     detector.process([msg])
     assert msg.get(INTENT)["name"] == "when_to_see_clinician"
-    assert [e["value"] for e in msg.get(ENTITIES) if e["entity"] == "red_flag_mention"] == ["hypothetical"]
+    assert msg.get("red_flag_mention") == "hypothetical"
 
 
 def test_classifier_red_flag_without_rule_evidence_is_demoted(detector):
@@ -81,4 +82,4 @@ def test_classifier_red_flag_without_rule_evidence_is_demoted(detector):
     detector.process([msg])
     assert msg.get(INTENT)["name"] == "symptoms"
     assert "red_flag" not in [r["name"] for r in msg.get(INTENT_RANKING_KEY)]
-    assert any(e["entity"] == "red_flag_mention" for e in msg.get(ENTITIES))
+    assert msg.get("red_flag_mention") == "classifier"
