@@ -12,7 +12,7 @@ Routes
   /healthz      "ok", for start-up scripts
 
 Settings, read once at start-up (flags win over the environment):
-  --host / WEB_HOST            address to listen on (default 127.0.0.1)
+  --host (--bind) / WEB_HOST   address to listen on (default 127.0.0.1)
   --port / WEB_PORT            port (default 8080)
   --rasa-url / RASA_URL        the Rasa server's base URL as the browser sees it. When empty,
                                each page uses its own host name with RASA_PORT (default 5005).
@@ -219,6 +219,12 @@ def page_values(settings: Settings, host_header: Optional[str], query: str) -> D
         "emergency_number": p["emergency_number"],
         "emergency_department": p["emergency_department"],
         "urgent_line": p["urgent_line"],
+        # visible-text versions with the wording of shared/clinical/red-flags.md
+        "emergency_number_text": p["emergency_number"] or "your local emergency number",
+        "emergency_department_text": p["emergency_department"] or "emergency department",
+        "clinic_phone_text": p["phone"] or "the clinic",
+        "hours_text": p["hours"] or "Opening hours: please call us.",
+        "address_text": p["address"] or "Please call us for directions.",
     }
 
 
@@ -343,7 +349,7 @@ def make_server(args: argparse.Namespace) -> ThreadingHTTPServer:
 def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     env = os.environ
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--host", default=env.get("WEB_HOST", "127.0.0.1"))
+    ap.add_argument("--host", "--bind", dest="host", default=env.get("WEB_HOST", "127.0.0.1"))
     ap.add_argument("--port", type=int, default=int(env.get("WEB_PORT", "8080")))
     ap.add_argument("--rasa-url", default=env.get("RASA_URL", ""))
     ap.add_argument("--rasa-port", default=env.get("RASA_PORT", "5005"))

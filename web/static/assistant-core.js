@@ -183,7 +183,8 @@
         parent.appendChild(el("strong", { text: m[1] }));
       } else {
         var label = m[2] != null ? m[2] : m[4];
-        var href = safeUrl(m[2] != null ? m[3] : m[4]);
+        var href = webLinks ? safeUrl(m[2] != null ? m[3] : m[4]) : null;
+        if (!webLinks && m[2] != null) label = m[2] + " (" + m[3] + ")";
         if (href) {
           var a = el("a", { text: label, attrs: { href: href } });
           if (/^https?:/.test(href)) {
@@ -192,7 +193,7 @@
           }
           parent.appendChild(a);
         } else {
-          parent.appendChild(document.createTextNode(m[0]));
+          parent.appendChild(document.createTextNode(webLinks ? m[0] : label));
         }
       }
       last = INLINE_RE.lastIndex;
@@ -200,41 +201,33 @@
     if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
   }
 
+  var BULLET_RE = /^\s*(?:[-*\u2022])\s+/;
+  var NUMBER_RE = /^\s*\d+[.)]\s+/;
+
+  /** Blocks: consecutive "- "/"\u2022 " lines -> <ul>, "1. " lines -> <ol>, other lines -> <p>. */
   function renderRichText(text) {
     var frag = document.createDocumentFragment();
-    var blocks = str(text).replace(/\r\n?/g, "\n").split(/\n\s*\n/);
-    blocks.forEach(function (block) {
-      var lines = block.split("\n").filter(function (l) { return l.trim() !== ""; });
-      if (!lines.length) return;
-      var bullet = /^\s*(?:[-*\u2022])\s+/;
-      var numbered = /^\s*\d+[.)]\s+/;
-      var kind = lines.every(function (l) { return bullet.test(l); }) ? "ul"
-        : lines.every(function (l) { return numbered.test(l); }) ? "ol" : null;
-      if (!kind && lines.length > 1 && !bullet.test(lines[0]) && !numbered.test(lines[0]) &&
-          lines.slice(1).every(function (l) { return bullet.test(l); })) {
-        // "Intro line:\n- a\n- b"
-        var p0 = el("p");
-        appendInline(p0, lines[0]);
-        frag.appendChild(p0);
-        lines = lines.slice(1);
-        kind = "ul";
-      }
-      if (kind) {
-        var list = el(kind);
-        lines.forEach(function (l) {
+    str(text).replace(/\r\n?/g, "\n").split(/\n\s*\n/).forEach(function (block) {
+      var current = null;
+      var kind = null;
+      block.split("\n").forEach(function (line) {
+        if (!line.trim()) return;
+        var k = BULLET_RE.test(line) ? "ul" : NUMBER_RE.test(line) ? "ol" : "p";
+        if (k !== kind || !current) {
+          current = el(k);
+          frag.appendChild(current);
+          kind = k;
+        } else if (k === "p") {
+          current.appendChild(el("br"));
+        }
+        if (k === "p") {
+          appendInline(current, line);
+        } else {
           var li = el("li");
-          appendInline(li, l.replace(kind === "ul" ? bullet : numbered, ""));
-          list.appendChild(li);
-        });
-        frag.appendChild(list);
-      } else {
-        var p = el("p");
-        lines.forEach(function (l, i) {
-          if (i) p.appendChild(el("br"));
-          appendInline(p, l);
-        });
-        frag.appendChild(p);
-      }
+          appendInline(li, line.replace(k === "ul" ? BULLET_RE : NUMBER_RE, ""));
+          current.appendChild(li);
+        }
+      });
     });
     return frag;
   }
@@ -289,6 +282,11 @@
     };
   }
 
+  function isBanner(custom) {
+    var t = tierOf(custom);
+    return !!custom && (str(custom.topic) === "red_flag" || t === "emergency" || t === "urgent");
+  }
+
   function tierOf(custom) {
     var t = custom && str(custom.escalation).toLowerCase();
     return TIER_RANK.hasOwnProperty(t) ? t : "none";
@@ -322,9 +320,10 @@
       }
     });
     if (cur.items.length || cur.custom) {
-      if (!cur.custom && segments.length && !cur.open) {
-        // trailing text after the last custom (e.g. the see-a-clinician line)
-        var last = segments[segments.length - 1];
+      var last = segments[segments.length - 1];
+      if (!cur.custom && last && !isBanner(last.custom)) {
+        // trailing text after the last answer (e.g. the see-a-clinician line) joins it;
+        // after a red-flag banner it stays outside the banner (e.g. the disclaimer)
         last.items = last.items.concat(cur.items);
       } else {
         segments.push(cur);
@@ -390,6 +389,7 @@
     slowMs: 8000,
     socketQuietMs: 900,
     storageKey: "clinic-assistant:v1",
+    client: "widget",
     readAloud: false,
     open: false
   };
@@ -419,6 +419,8 @@
       Object.keys(overrides).forEach(function (k) { cfg[aliases[k] || k] = overrides[k]; });
     }
     cfg.serverUrl = str(cfg.serverUrl).replace(/\/+$/, "");
+    if (cfg.telLinks === false || cfg.telLinks === "false") telLinks = false;
+    if (cfg.webLinks === false || cfg.webLinks === "false") webLinks = false;
     return cfg;
   }
 
@@ -434,12 +436,13 @@
     return fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: sender, message: text }),
+      body: JSON.stringify({ sender: sender, message: text, metadata: { client: this.cfg.client } }),
       credentials: "omit",
       cache: "no-store",
       referrerPolicy: "no-referrer",
       signal: signal
     }).then(function (res) {
+      if (res.status === 429) throw new TransportError("busy", "HTTP 429");
       if (!res.ok) throw new TransportError("http", "HTTP " + res.status);
       return res.json().catch(function () { throw new TransportError("bad"); });
     }, function (err) {
@@ -496,28 +499,44 @@
         timeout: 8000
       });
       self.socket = socket;
+      self.confirmed = false;
+      // (Re)join the conversation on every (re)connection, possibly to another instance;
+      // a message is sent only once the server confirmed the session.
       socket.on("connect", function () {
+        self.confirmed = false;
         socket.emit("session_request", { session_id: self.sessionId });
       });
+      socket.on("session_confirm", function () {
+        self.confirmed = true;
+        self._flush();
+      });
+      socket.on("disconnect", function () { self.confirmed = false; });
       socket.on("bot_uttered", function (msg) { self._onBot(msg); });
       return socket;
     });
   };
+  SocketTransport.prototype._flush = function () {
+    var p = this.pending;
+    if (!p || p.sent || !this.confirmed || !this.socket) return;
+    p.sent = true;
+    this.socket.emit("user_uttered", { message: p.text, session_id: this.sessionId,
+      customData: { client: this.cfg.client } });
+  };
   SocketTransport.prototype._onBot = function (msg) {
     var p = this.pending;
-    if (!p) return;
+    if (!p || !p.sent) return;
     p.messages.push(msg);
     clearTimeout(p.quiet);
     p.quiet = setTimeout(function () { p.done(); }, this.cfg.socketQuietMs);
   };
   SocketTransport.prototype.send = function (sender, text, signal) {
     var self = this;
-    return this._connect(sender).then(function (socket) {
+    return this._connect(sender).then(function () {
       return new Promise(function (resolve, reject) {
-        var p = { messages: [], quiet: null };
+        var p = { text: text, messages: [], quiet: null, sent: false };
         function finish(err) {
           clearTimeout(p.quiet);
-          if (self.pending === p) self.pending = null;
+          if (self.pending === p) self.pending = null; // never sent later
           if (signal) signal.removeEventListener("abort", onAbort);
           if (err) reject(err); else resolve(p.messages);
         }
@@ -526,11 +545,7 @@
         if (self.pending) self.pending.done();
         self.pending = p;
         if (signal) signal.addEventListener("abort", onAbort);
-        var emit = function () {
-          socket.emit("user_uttered", { message: text, session_id: sender });
-        };
-        if (socket.connected) emit();
-        else socket.once("connect", function () { setTimeout(emit, 50); });
+        self._flush();
       });
     }, function () {
       throw new TransportError("network", "socket.io client unavailable");
@@ -545,8 +560,12 @@
   }
 
   // ------------------------------------------------------------------ rendering
+  // cfg.telLinks === false (the kiosk: nobody can dial from it) shows numbers as big text;
+  // cfg.webLinks === false (the kiosk: nobody may leave the page) shows addresses as text.
+  var telLinks = true;
+  var webLinks = true;
   function numberLink(number, label, cls) {
-    var href = telHref(number);
+    var href = telLinks ? telHref(number) : null;
     if (!href) return el("strong", { class: cls, text: label });
     return el("a", { class: cls, attrs: { href: href } }, [icon("phone"), el("span", { text: label })]);
   }
@@ -567,7 +586,7 @@
       if (typeof s === "string") s = { title: s };
       if (!s || typeof s !== "object") return null;
       var title = str(s.title) || str(s.name);
-      var url = safeUrl(str(s.url) || str(s.link), ["http:", "https:"]);
+      var url = webLinks ? safeUrl(str(s.url) || str(s.link), ["http:", "https:"]) : null;
       if (!title && !url) return null;
       var li = el("li", { class: "ca-source" });
       if (url) {
@@ -590,8 +609,12 @@
 
   function followUpsOf(custom) {
     if (!custom) return [];
-    var raw = custom.follow_ups || custom.followups || custom.suggestions || custom.follow_up;
-    return normaliseButtons(Array.isArray(raw) ? raw : []);
+    // Only objects with a title are shown: the contract's follow_ups are topic ids, already
+    // rendered as the message's buttons.
+    var raw = custom.suggestions || custom.follow_ups;
+    return normaliseButtons((Array.isArray(raw) ? raw : []).filter(function (b) {
+      return b && typeof b === "object";
+    }));
   }
 
   function renderButtons(buttons, onChoose, label) {
@@ -599,7 +622,8 @@
     var group = el("div", { class: "ca-chips", attrs: { role: "group", "aria-label": label } });
     buttons.forEach(function (b) {
       var url = b.url && safeUrl(b.url, ["http:", "https:", "tel:"]);
-      if (url) {
+      if (b.url && !webLinks && !b.payload) return;
+      if (url && webLinks) {
         group.appendChild(el("a", { class: "ca-chip ca-chip--link", text: b.title,
           attrs: { href: url, target: "_blank", rel: "noopener noreferrer" } }));
         return;
@@ -621,7 +645,7 @@
       if (m.text) frag.appendChild(el("div", { class: "ca-text" }, [renderRichText(m.text)]));
       if (m.image) {
         var href = safeUrl(m.image, ["http:", "https:"]);
-        if (href) {
+        if (href && webLinks) {
           frag.appendChild(el("p", {}, [el("a", { text: "Open the picture",
             attrs: { href: href, target: "_blank", rel: "noopener noreferrer" } })]));
         }
@@ -678,6 +702,7 @@
           if (line && telHref(line)) actions.appendChild(numberLink(line, "Call " + line, "ca-call ca-call--urgent"));
         }
         if (actions.childNodes.length) box.appendChild(actions);
+        if (cfg.bannerNote) box.appendChild(el("p", { class: "ca-banner-note", text: cfg.bannerNote }));
         var bb = renderButtons(buttons, handlers.onChoose, "Suggested replies");
         if (bb) box.appendChild(bb);
         li.appendChild(box);
@@ -722,8 +747,8 @@
     if (speaking) { setReadLabel(speaking, false); speaking = null; }
   }
   function setReadLabel(btn, on) {
+    // a toggle button keeps its name; aria-pressed (and the inverted style) tells the state
     btn.setAttribute("aria-pressed", on ? "true" : "false");
-    btn.lastChild.textContent = on ? "Stop reading" : "Read aloud";
   }
   function readAloudButton(text) {
     var btn = el("button", { class: "ca-read", attrs: { type: "button", "aria-pressed": "false" } },
@@ -816,16 +841,24 @@
     announce(region, prefix + text);
   };
 
+  /** Show a new answer from its start (with the question above it when it fits). */
   Conversation.prototype._scroll = function (node) {
     var sc = this.ui.scroller;
     if (!sc) return;
-    if (node && node.offsetHeight > sc.clientHeight * 0.8) {
-      // a long answer (or a banner): show its start, not its end
-      sc.scrollTop = node.offsetTop - sc.offsetTop - 8;
-    } else {
-      sc.scrollTop = sc.scrollHeight;
+    sc.scrollTop = sc.scrollHeight;
+    if (!node) return;
+    var prev = node.previousElementSibling;
+    var first = prev && prev.classList.contains("ca-turn--user") ? prev : node;
+    var top = offsetWithin(first, sc);
+    if (offsetWithin(node, sc) + node.offsetHeight - top > sc.clientHeight) {
+      if (first !== node && node.offsetHeight > sc.clientHeight - 60) top = offsetWithin(node, sc);
+      sc.scrollTop = Math.max(0, top - 12);
     }
   };
+
+  function offsetWithin(node, container) {
+    return node.getBoundingClientRect().top - container.getBoundingClientRect().top + container.scrollTop;
+  }
 
   Conversation.prototype._setBusy = function (busy) {
     this.busy = busy;
@@ -903,7 +936,8 @@
     var cfg = this.cfg;
     var lead = kind === "empty" ? "Sorry, I didn't get an answer to that."
       : kind === "timeout" ? "Sorry, the assistant is taking too long to answer."
-        : "Sorry, I can't reach the assistant right now.";
+        : kind === "busy" ? "Sorry, that was too many messages at once."
+          : "Sorry, I can't reach the assistant right now.";
     var box = el("li", { class: "ca-turn ca-turn--system ca-fallback", attrs: { "data-kind": kind || "error" } });
     var inner = el("div", { class: "ca-bubble ca-bubble--system" });
     inner.appendChild(el("p", { class: "ca-fallback-title", text: lead }));

@@ -79,7 +79,7 @@
       [C.icon("restart"), el("span", { text: "Start over" })]);
     var closeBtn = el("button", { class: "ca-head-btn ca-close",
       attrs: { type: "button", "aria-label": "Close chat" } }, [C.icon("close")]);
-    var header = el("header", { class: "ca-header" }, [
+    var header = el("div", { class: "ca-header" }, [
       el("div", { class: "ca-heading" }, [
         el("h2", { class: "ca-title", text: titleText, attrs: { id: "ca-title" } }),
         el("p", { class: "ca-subtitle", text: "Hip and buttock pain \u00b7 general information, not a diagnosis" })
@@ -110,8 +110,7 @@
       input, sendBtn
     ]);
     var footer = el("div", { class: "ca-footer" }, [
-      C.emergencyLine(cfg, null, "Not for emergencies. In an emergency, call "),
-      el("p", { class: "ca-privacy", text: "Please don't share your name or other personal details." })
+      C.emergencyLine(cfg, null, "Not for emergencies. In an emergency, call ")
     ]);
     var live = el("div", { class: "ca-sr-only", attrs: { "aria-live": "polite", "aria-atomic": "true" } });
     var alertRegion = el("div", { class: "ca-sr-only", attrs: { "aria-live": "assertive", "aria-atomic": "true" } });
@@ -152,7 +151,7 @@
         el("p", { text: "Hello! I can answer questions about hip and buttock pain: what it is, " +
           "symptoms, exercises, treatments and when to see someone." }),
         el("p", { class: "ca-intro-note", text: "I give general information from trusted articles, " +
-          "not a diagnosis." })
+          "not a diagnosis. Please don't type your name or other personal details." })
       ]);
       box.appendChild(greeting);
       box.appendChild(C.renderButtons(C.STARTER_TOPICS, function (b) { convo.send(b.payload, b.title); },
