@@ -13,9 +13,13 @@ How a message is assessed
 3. One ``Matcher`` finds *concepts* (symptoms, sites, history, context cues). The text is
    cut into clauses (sentence ends, ";", and conjunctions or commas that start a new
    subject + verb), which bound negation, hypotheticals and symptom/site attribution.
-4. Each concept match gets a status: affirmed, negated, hypothetical, past, someone
-   else's history, hyperbole or excluded. Only affirmed matches can fire a flag's
-   triggers; hypothetical mentions of a red-flag subject set ``hypothetical``.
+4. Each concept match gets a status: affirmed, negated, hypothetical, past (for
+   ``resolvable`` concepts also "last week" or "but it's gone now"), someone else's
+   history, hyperbole or excluded. Only affirmed matches can fire a flag's triggers;
+   hypothetical mentions of a red-flag subject set ``hypothetical``. Each match also has an
+   experiencer (self, other, child): the last person named before it, passing over a
+   person named only as the one carried or lifted ("carrying my toddler, hip pain") and a
+   description of the writer ("I'm a cancer patient"); a writer under 18 is a child.
 5. Triggers, upgrades and suppressions from the YAML decide the findings.
 
 Only flag ids are ever logged: the message is health data.
@@ -125,6 +129,7 @@ class _Trigger:
     experiencer: Optional[str] = None        # "child"
     experiencer_not: Optional[str] = None    # "child"
     same_experiencer: bool = False           # every concept said of the same person
+    unless_self_has: Tuple[str, ...] = ()    # not when the writer speaks of these for themself
     unless_flags: Tuple[str, ...] = ()
 
 
@@ -380,13 +385,15 @@ class Triage:
                     experiencer=t.get("experiencer"),
                     experiencer_not=t.get("experiencer_not"),
                     same_experiencer=bool(t.get("same_experiencer", False)),
+                    unless_self_has=tuple(t.get("unless_self_has") or ()),
                     unless_flags=tuple(t.get("unless_flags") or ()),
                 )
                 if trig.scope not in ("clause", "region", "sentence", "message"):
                     raise RulesError(f"flag {fid}: bad trigger scope {trig.scope!r}")
                 if not trig.all and not trig.pairs:
                     raise RulesError(f"flag {fid}: a trigger needs 'all' or 'pairs'")
-                for name in list(trig.all) + [n for p in trig.pairs for n in p]:
+                for name in list(trig.all) + [n for p in trig.pairs for n in p] + list(
+                        trig.unless_self_has):
                     if name not in self._concepts:
                         raise RulesError(f"flag {fid}: unknown concept {name!r}")
                 for p in trig.pairs:
@@ -1286,6 +1293,10 @@ class _Context:
         for sym, site in trig.pairs:
             groups.append(self._pair_matches(sym, site))
         if any(not g for g in groups):
+            return None
+        if trig.unless_self_has and any(
+                m.experiencer == "self"
+                for name in trig.unless_self_has for m in self._affirmed_matches(name)):
             return None
         key = {"clause": lambda m: m.clause, "region": lambda m: m.region,
                "sentence": lambda m: m.sent, "message": lambda m: 0}[trig.scope]

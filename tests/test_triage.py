@@ -95,7 +95,18 @@ def test_dev_set_recall_and_false_alarms(triage):
     alarms = sum(bool(triage.assess(c["text"]).findings) for c in negatives)
     assert found == len(positives)
     assert alarms == 0
-    assert len(positives) >= 150 and len(negatives) >= 120
+    assert len(positives) >= 600 and len(negatives) >= 750
+
+
+def test_dev_set_covers_every_flag_with_lay_and_carer_wording():
+    """Each of the weak flags of the held-out evaluation has at least 50 positive cases."""
+    counts = {}
+    for case in DEV_CASES:
+        for flag in case.get("flags") or []:
+            counts[flag] = counts.get(flag, 0) + 1
+    for flag in ("progressive_weakness", "cancer_history", "weight_loss",
+                 "bilateral_or_severe_weakness"):
+        assert counts.get(flag, 0) >= 50, (flag, counts.get(flag))
 
 
 def _load_rules_ids():
@@ -114,13 +125,21 @@ FLAG_CASES = {
         ["no numbness down there", "what if my bum goes numb?", "my foot is numb and my bum hurts"],
     ),
     "bilateral_or_severe_weakness": (
-        ["both my legs have gone weak", "I can't feel my legs", "my legs keep giving way"],
-        ["my legs feel weak after the gym", "no weakness in my legs", "my glutes are weak"],
+        ["both my legs have gone weak", "I can't feel my legs", "my legs keep giving way",
+         "my legs suddenly went like jelly and I can't lift them", "both legs feel weak and heavy",
+         "my leg has suddenly gone completely dead", "my legs won't hold me up"],
+        ["my legs feel weak after the gym", "no weakness in my legs", "my glutes are weak",
+         "legs weak after leg day", "my legs were weak when I had flu last year"],
     ),
     "progressive_weakness": (
-        ["my leg is getting weaker every day", "I think I have foot drop"],
+        ["my leg is getting weaker every day", "I think I have foot drop",
+         "my leg keeps giving way and it's getting worse each day", "foot slapping when I walk",
+         "toes catch on the ground", "my leg has gone weeker over the past week",
+         "can't lift the front of my foot"],
         ["my leg isn't getting any weaker", "the weakness in my leg is getting better",
-         "What does foot drop mean?"],
+         "What does foot drop mean?", "my physio checked for foot drop and I don't have it",
+         "my weak leg is slowly getting stronger with the exercises",
+         "my foot hurts when I drop my heel off the step"],
     ),
     "fracture": (
         ["my dad fell and can't get up", "I can't put weight on it", "cant weight bare"],
@@ -140,12 +159,21 @@ FLAG_CASES = {
         ["I have a cold", "my leg isn't cold or pale", "should I use a cold pack on my hip?"],
     ),
     "cancer_history": (
-        ["had cancer 10 years ago", "I'm having chemo at the moment"],
-        ["my mum had cancer", "cancer runs in the family", "I'm worried it's cancer", "I've never had cancer"],
+        ["had cancer 10 years ago", "I'm having chemo at the moment",
+         "i'm on chemo and now my hip hurts", "had bowel cancer in 2015, new pain in my bum",
+         "I had a mastectomy for breast cancer and now my hip aches",
+         "I'm a cancer patient and my bum has been aching"],
+        ["my mum had cancer", "cancer runs in the family", "I'm worried it's cancer", "I've never had cancer",
+         "I had a cancer scare but it was benign", "I'm running a marathon for cancer research and my hip hurts",
+         "I'm waiting for results to see if it's cancer"],
     ),
     "weight_loss": (
-        ["I've lost a lot of weight without trying", "I'm getting night sweats"],
-        ["I'm trying to lose weight to help my hip", "no weight loss or night sweats"],
+        ["I've lost a lot of weight without trying", "I'm getting night sweats",
+         "lost a stone without dieting", "drenched in sweat at night",
+         "waking up in a pool of sweat every night", "my dad's gone really thin and his hip hurts"],
+        ["I'm trying to lose weight to help my hip", "no weight loss or night sweats",
+         "I lost weight after having my baby", "I had night sweats when I had covid last year",
+         "the cartilage in my hip is getting thin", "I sweat at night during the heatwave"],
     ),
     "night_rest_pain": (
         ["the pain is terrible at night and nothing helps", "the pain at night is unbearable"],
@@ -244,6 +272,52 @@ def test_a_carer_describing_the_patient_now_is_a_flag(triage, text, flag):
      "emergency", ["infection"]),
 ])
 def test_past_versus_current(triage, text, expect, flags):
+    _check(triage.assess(text), expect, flags)
+
+
+@pytest.mark.parametrize("text,expect,flags", [
+    ("I had a temperature on Monday but it's gone now", "none", []),
+    ("my daughter had a fever last week but she's better now", "none", []),
+    ("I had a fever in January but it's long gone", "none", []),
+    ("I've had a temperature since yesterday and my hip really hurts", "urgent", ["infection"]),
+    ("I've had a fever for 3 days and it hasn't gone", "urgent", ["infection"]),
+    ("my fever went away but now my hip is red and hot", "urgent", ["infection"]),
+])
+def test_a_fever_that_is_over_is_not_current(triage, text, expect, flags):
+    """`resolvable` concepts: dated to last week or later said to be gone."""
+    _check(triage.assess(text), expect, flags)
+
+
+@pytest.mark.parametrize("text,expect,flags", [
+    ("my toddler has a temperature and I'm asking about my own hip", "none", []),
+    ("my son has a fever and my hip is sore from carrying him", "none", []),
+    ("my husband has a fever", "urgent", ["infection"]),
+    ("my daughter's got a temp of 39 and her hip hurts", "emergency", ["infection", "child_limp"]),
+    ("My son has a fever and his hip hurts and my back aches from carrying him", "emergency",
+     ["infection", "child_limp"]),
+])
+def test_someone_elses_fever_in_a_message_about_the_writers_hip(triage, text, expect, flags):
+    _check(triage.assess(text), expect, flags)
+
+
+@pytest.mark.parametrize("text,expect,flags", [
+    # a writer under 18 is a child
+    ("I'm 14 and my hip hurts when I walk", "urgent", ["child_limp"]),
+    ("I'm a 15 year old girl and my groin has been hurting for weeks", "urgent", ["child_limp"]),
+    ("I'm 45 and my son is 15, my hip hurts", "none", []),
+    # numbers that are not ages
+    ("I'm 12 weeks pregnant, hip pain", "none", []),
+    ("the pain is 8, hip hurts when I walk", "none", []),
+    # a child named only as the one carried, lifted or given birth to
+    ("carrying my toddler all day, hip pain is awful", "none", []),
+    ("after having my son I've had hip pain", "none", []),
+    ("my son is learning to walk and I carry him everywhere, hip aches", "none", []),
+    ("carrying my son to the car because he can't walk on his leg", "urgent", ["child_limp"]),
+    # a description of the writer is not another person
+    ("I'm a cancer patient and my bum has been aching", "urgent", ["cancer_history"]),
+    ("I'm a carer for my son and he's limping", "urgent", ["child_limp"]),
+])
+def test_who_has_it(triage, text, expect, flags):
     _check(triage.assess(text), expect, flags)
 
 
@@ -515,6 +589,8 @@ def test_table_covers_red_flags_md_with_tiers_wording_and_sources():
     (lambda r: r["concepts"]["fall"]["next_not_in"].append(True), "quote"),
     (lambda r: r["flags"].append(dict(r["flags"][0])), "duplicated"),
     (lambda r: r["concepts"]["numb_word"].update(patterns=["$NO_SUCH_SET"]), "unknown term set"),
+    (lambda r: r["flags"][0]["triggers"].append({"all": ["fever"], "unless_self_has": ["nope"]}),
+     "unknown concept"),
 ])
 def test_malformed_tables_are_rejected(mutate, message):
     import spacy
