@@ -121,7 +121,12 @@ class ActionAnswerTopic(ReplyAction):
         return "action_answer_topic"
 
     def reply(self, tracker, catalogue, profile) -> Reply:
-        topic_id = resolve_topic(latest_intent(tracker), latest_entities(tracker))
+        entities = latest_entities(tracker)
+        if set(entity_values(entities, "body_part")) == {"other"}:
+            # Only body parts outside hip and buttock pain ("my shoulder has ached for
+            # weeks"): the articles do not cover them, so no article answer.
+            return replies.out_of_scope_reply(catalogue, profile, body_part=True), []
+        topic_id = resolve_topic(latest_intent(tracker), entities)
         if not topic_id or not catalogue.topic(topic_id):
             return replies.clarify_reply(catalogue, profile, ranked_content_topics(tracker)), []
         return answered(topic_id, replies.topic_reply(catalogue, profile, topic_id))

@@ -268,3 +268,16 @@ def test_the_action_server_registers_exactly_the_domain_actions(domain):
     executor = ActionExecutor()
     executor.register_package("actions")
     assert set(executor.actions) == set(domain["actions"])
+
+
+def test_a_question_only_about_another_body_part_is_out_of_scope(make_tracker, dispatcher, domain):
+    tracker = make_tracker("when_to_see_clinician", entities=[{"entity": "body_part", "value": "other"}])
+    _, messages = run(A.ActionAnswerTopic, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "out_of_scope"
+    assert customs(messages)[0]["escalation"] == "routine"
+
+
+def test_another_body_part_next_to_the_hip_is_still_answered(make_tracker, dispatcher, domain):
+    entities = [{"entity": "body_part", "value": "other"}, {"entity": "body_part", "value": "buttock"}]
+    _, messages = run(A.ActionAnswerTopic, make_tracker("causes", entities=entities), dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "causes"
