@@ -15,7 +15,7 @@ MODEL := models/gluteus-assistant.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) content/lexicon.yml
 
 .PHONY: help venv spacy-model train run stop test test-unit test-data test-stories \
-        evaluate validate-content clean forget-conversations
+        evaluate validate-content clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -60,14 +60,11 @@ test-stories: train ## conversation tests (tests/test_stories.yml)
 	$(RASA) test core --e2e --model $(MODEL) --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out results/stories
 
-test: test-data validate-content test-unit test-stories ## everything CI runs
+test: test-data validate-content test-unit test-stories test-browser ## everything CI runs
 	@echo "make test: all suites passed"
 
 evaluate: train ## held-out NLU test, 5-fold cross-validation, TF-IDF baseline -> reports/
 	$(PY) tests/evaluation/evaluate.py
-
-forget-conversations: venv ## delete conversations older than DAYS (default 30) from the tracker store
-	$(PY) scripts/retention.py --days $${DAYS:-30}
 
 clean: ## remove trained models and test output (not the virtual env)
 	rm -rf models results build
