@@ -39,7 +39,7 @@ class SafeRestInput(RestInput):
                 return error(413, "request body too large")
             try:
                 body = json.loads((request.body or b"").decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
+            except (UnicodeDecodeError, ValueError, RecursionError):
                 return error(400, "body must be JSON (UTF-8) like {\"sender\": \"<id>\", \"message\": \"<text>\"}")
             if not isinstance(body, dict):
                 return error(400, "body must be a JSON object")

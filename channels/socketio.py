@@ -39,6 +39,9 @@ class SafeSocketIOInput(SocketIOInput):
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
+        # The conversation id a socket asked for at session_request is pinned to that
+        # socket: a later user_uttered cannot switch it to another patient's conversation.
+        sessions: Dict[Text, Text] = {}
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -55,9 +58,14 @@ class SafeSocketIOInput(SocketIOInput):
                 session_id = check_sender(session_id)
             except BadRequest:
                 session_id = uuid.uuid4().hex
+            sessions[sid] = session_id
             if self.session_persistence:
                 await sio.enter_room(sid, session_id)
             await sio.emit("session_confirm", session_id, room=sid)
+
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: Text) -> None:
+            sessions.pop(sid, None)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: Text, data: Any = None) -> None:
@@ -66,7 +74,13 @@ class SafeSocketIOInput(SocketIOInput):
                 await sio.emit("error", {"error": "user_uttered takes an object with 'message' and 'session_id'"}, room=sid)
                 return
             try:
-                sender_id = check_sender(data.get("session_id")) if self.session_persistence else sid
+                if not self.session_persistence:
+                    sender_id = sid
+                elif sid in sessions:
+                    sender_id = sessions[sid]
+                else:  # no session_request first: pin the id it sent, as Rasa's client expects
+                    sender_id = sessions[sid] = check_sender(data.get("session_id"))
+                    await sio.enter_room(sid, sender_id)
                 text = check_message(data.get("message", ""))
             except BadRequest as problem:
                 await sio.emit("error", {"error": str(problem)}, room=sid)
