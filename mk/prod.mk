@@ -1,0 +1,51 @@
+# Production profile: the local cluster (PostgreSQL + Redis + action server + 2 x Rasa +
+# nginx), its tests, the benchmark, retention and the dependency audit.
+# See docs/production.md. Included by the Makefile (-include mk/*.mk).
+
+PROD_PY ?= $(VENV)/bin/python
+DAYS ?= 30
+PIP_AUDIT_VERSION ?= 2.10.1
+AUDIT_VENV := build/audit-venv
+
+.PHONY: deploy-deps cluster-up cluster-down cluster-status test-production bench bench-train retention audit
+
+deploy-deps: ## install PostgreSQL, Redis and nginx from Debian's packages if missing (root)
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+cluster-up: deploy-deps train ## start the production profile on this machine (loopback; nginx on :8300 and :8343)
+	$(PROD_PY) deploy/cluster.py up
+
+cluster-down: ## stop the local production cluster (its data stays in build/prod)
+	$(PROD_PY) deploy/cluster.py down
+
+cluster-status: ## show which parts of the local production cluster run
+	@$(PROD_PY) deploy/cluster.py status
+
+test-production: deploy-deps train ## cluster, load, fault, bad-input, fuzz, retention and log tests (~6 min)
+	$(PROD_PY) -m pytest tests/production -p no:cacheprovider -q -rs
+
+# The benchmark serves the model `make train` made. The assistant's training time comes from
+# `make bench-train` (a timed training from scratch, longer than the whole benchmark on two
+# cores); BENCH_TRAIN=1 trains inside the benchmark instead.
+bench: deploy-deps train ## latency, throughput, memory, load and training time -> bench/report.md (~10 min)
+	$(PROD_PY) bench/run_bench.py
+
+bench-train: venv spacy-model ## time a from-scratch training of the assistant for the bench report (slow)
+	$(PROD_PY) bench/run_bench.py --train-only
+
+# The URL travels in the environment (TRACKER_DB_URL), not on the script's command line.
+retention: venv ## delete conversations older than DAYS (30) from the tracker store (DB_URL=... for PostgreSQL)
+	@$(if $(DB_URL),TRACKER_DB_URL='$(DB_URL)') $(PROD_PY) scripts/retention.py --days $(DAYS)
+
+audit: venv ## pip-audit of the installed dependencies (documented exceptions: deploy/audit-ignore.txt)
+	@[ -x $(AUDIT_VENV)/bin/pip-audit ] && $(AUDIT_VENV)/bin/pip-audit --version | grep -q ' $(PIP_AUDIT_VERSION)$$' || { \
+	  python3 -m venv $(AUDIT_VENV) && $(AUDIT_VENV)/bin/pip install -q --disable-pip-version-check pip-audit==$(PIP_AUDIT_VERSION); }
+	$(PROD_PY) deploy/audit.py
