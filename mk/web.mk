@@ -31,8 +31,8 @@ web-vendor: ## re-vendor socket.io-client into web/static/vendor (needs npm)
 	cp web/node_modules/socket.io-client/dist/socket.io.min.js web/static/vendor/
 	cp web/node_modules/socket.io-client/LICENSE web/static/vendor/socket.io-client.LICENSE
 
-web-dev: venv ## serve widget + kiosk on :8380 against tests/browser/fake_rasa.py (:5305)
-	@$(PY) tests/browser/fake_rasa.py --port 5305 & fake=$$!; \
+web-dev: venv ## serve widget + kiosk on :8480 against tests/browser/fake_rasa.py (:5405)
+	@$(PY) tests/browser/fake_rasa.py --port 5405 & fake=$$!; \
 	trap "kill $$fake" EXIT INT TERM; \
-	$(PY) web/serve.py --port 8380 --rasa-url http://127.0.0.1:5305 \
+	$(PY) web/serve.py --port 8480 --rasa-url http://127.0.0.1:5405 \
 	  --clinic-profile tests/browser/fixtures/clinic-profile.yml
