@@ -60,7 +60,7 @@ test-stories: train ## conversation tests (tests/test_stories.yml)
 	$(RASA) test core --e2e --model $(MODEL) --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out results/stories
 
-test: test-data validate-content test-unit test-stories test-browser ## everything CI runs
+test: test-data validate-content test-unit test-stories test-browser test-production ## everything CI runs
 	@echo "make test: all suites passed"
 
 evaluate: train ## held-out NLU test, 5-fold cross-validation, TF-IDF baseline -> reports/
