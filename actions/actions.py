@@ -63,7 +63,8 @@ def co_question(tracker: Tracker) -> Optional[str]:
     latest = tracker.latest_message or {}
     if not QUESTION_CUE.search(latest.get("text") or ""):
         return None
-    ranking = [r for r in latest.get("intent_ranking") or [] if r.get("name") != "red_flag"]
+    ranking = latest.get("classifier_ranking") or latest.get("intent_ranking") or []
+    ranking = [r for r in ranking if r.get("name") != "red_flag"]
     total = sum(r.get("confidence") or 0.0 for r in ranking)
     if not ranking or total <= 0 or ranking[0].get("name") not in CONTENT_TOPICS:
         return None
@@ -94,6 +95,10 @@ class ReplyAction(Action, abc.ABC):
         started = time.perf_counter()
         catalogue, profile = load_catalogue(), load_profile()
         messages, events = self.reply(tracker, catalogue, profile)
+        findings = (tracker.latest_message or {}).get("red_flags") or []
+        if findings and not any((m.get("custom") or {}).get("topic") == "red_flag" for m in messages):
+            # Whatever intent and rule brought us here, a red flag is escalated first.
+            messages = replies.red_flag_reply(catalogue, profile, findings) + messages
         if (tracker.latest_message or {}).get("red_flag_mention") and not any(
             (m.get("custom") or {}).get("topic") == "red_flag" for m in messages
         ):

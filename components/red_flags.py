@@ -5,8 +5,8 @@ context handling; the table is ``content/red_flags.yml``, its clinical basis
 ``../shared/clinical/red-flags.md``). The rules, not the classifier, decide:
 
 * flags found -> intent ``red_flag`` (confidence 1.0) and the findings under the parse
-  data key ``red_flags`` (``flag``, ``tier``, ``watch_for``). The classifier's ranking stays
-  in ``intent_ranking`` so the action can still answer the question that came with it;
+  data key ``red_flags`` (``flag``, ``tier``, ``watch_for``). The classifier's ranking moves
+  to ``classifier_ranking`` so the action can still answer the question that came with it;
 * a red-flag subject mentioned hypothetically ("what if I go numb?"), or a message the
   classifier took for a red flag that the rules do not confirm -> ``red_flag_mention`` is
   set, so the answer carries the safety-net wording; the classifier's red_flag guess is
@@ -32,6 +32,7 @@ RED_FLAG_INTENT = "red_flag"
 # Keys of the parse data (kept in the tracker's latest_message) that the actions read.
 RED_FLAGS_KEY = "red_flags"
 RED_FLAG_MENTION_KEY = "red_flag_mention"
+CLASSIFIER_RANKING_KEY = "classifier_ranking"
 
 
 def load_nlp(model_dir: Path):
@@ -88,9 +89,16 @@ class RedFlagDetector(GraphComponent):
         ranking = list(message.get(INTENT_RANKING_KEY) or [])
         mention = None
         if result.findings:
-            ranking = [{"name": RED_FLAG_INTENT, "confidence": 1.0}] + [
-                r for r in ranking if r.get("name") != RED_FLAG_INTENT
-            ]
+            # The classifier's ranking is kept apart (for the question asked with the flag);
+            # intent_ranking holds red_flag alone, so the FallbackClassifier after this
+            # component can never see an "ambiguous" top two and turn a red flag into
+            # nlu_fallback.
+            message.set(
+                CLASSIFIER_RANKING_KEY,
+                [r for r in ranking if r.get("name") != RED_FLAG_INTENT],
+                add_to_output=True,
+            )
+            ranking = [{"name": RED_FLAG_INTENT, "confidence": 1.0}]
             message.set(INTENT, {"name": RED_FLAG_INTENT, "confidence": 1.0}, add_to_output=True)
             logger.info("red flags found: %s (tier %s)", result.flags, result.tier)
         else:

@@ -281,3 +281,11 @@ def test_another_body_part_next_to_the_hip_is_still_answered(make_tracker, dispa
     entities = [{"entity": "body_part", "value": "other"}, {"entity": "body_part", "value": "buttock"}]
     _, messages = run(A.ActionAnswerTopic, make_tracker("causes", entities=entities), dispatcher, domain)
     assert customs(messages)[0]["topic"] == "causes"
+
+
+@pytest.mark.parametrize("cls,intent", [(A.ActionClarify, "nlu_fallback"), (A.ActionAnswerTopic, "exercises"),
+                                        (A.ActionGreet, "greet"), (A.ActionOutOfScope, "out_of_scope")])
+def test_any_action_escalates_a_red_flag_first(cls, intent, make_tracker, dispatcher, domain):
+    _, messages = run(cls, make_tracker(intent, red_flags=[EMERGENCY]), dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "red_flag"
+    assert customs(messages)[0]["escalation"] == "emergency"

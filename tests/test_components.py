@@ -58,8 +58,20 @@ def test_red_flag_overrides_the_intent_and_keeps_the_ranking(detector):
     assert flags and flags[0]["flag"] == "saddle_numbness" and flags[0]["tier"] == "emergency"
     assert flags[0]["watch_for"]
     assert "red_flags" in msg.as_dict(only_output_properties=True), "kept in the tracker's parse data"
-    names = [r["name"] for r in msg.get(INTENT_RANKING_KEY)]
-    assert names[0] == "red_flag" and "exercises" in names
+    assert msg.get(INTENT_RANKING_KEY) == [{"name": "red_flag", "confidence": 1.0}]
+    assert "exercises" in [r["name"] for r in msg.get("classifier_ranking")]
+
+
+def test_a_red_flag_is_never_turned_into_a_fallback(detector):
+    """A confident classifier next to red_flag (1.0) must not look 'ambiguous' to the FallbackClassifier."""
+    from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+
+    ranking = [{"name": "exercises", "confidence": 0.95}, {"name": "red_flag", "confidence": 0.03}]
+    msg = message("can't wee since this morning, what stretches should i do", intent="exercises", ranking=ranking)
+    detector.process([msg])
+    fallback = FallbackClassifier({**FallbackClassifier.get_default_config(), "threshold": 0.45, "ambiguity_threshold": 0.08})
+    fallback.process([msg])
+    assert msg.get(INTENT)["name"] == "red_flag"
 
 
 def test_no_red_flag_leaves_the_message_alone(detector):
