@@ -95,13 +95,12 @@ class ReplyAction(Action, abc.ABC):
         started = time.perf_counter()
         catalogue, profile = load_catalogue(), load_profile()
         messages, events = self.reply(tracker, catalogue, profile)
-        findings = (tracker.latest_message or {}).get("red_flags") or []
-        if findings and not any((m.get("custom") or {}).get("topic") == "red_flag" for m in messages):
+        latest = tracker.latest_message or {}
+        escalated = any((m.get("custom") or {}).get("topic") == "red_flag" for m in messages)
+        if latest.get("red_flags") and not escalated:
             # Whatever intent and rule brought us here, a red flag is escalated first.
-            messages = replies.red_flag_reply(catalogue, profile, findings) + messages
-        if (tracker.latest_message or {}).get("red_flag_mention") and not any(
-            (m.get("custom") or {}).get("topic") == "red_flag" for m in messages
-        ):
+            messages = replies.red_flag_reply(catalogue, profile, latest["red_flags"]) + messages
+        elif latest.get("red_flag_mention") and not escalated:
             messages.append(replies.safety_net(catalogue, profile))
         if not tracker.get_slot("disclaimer_shown"):
             messages.append(replies.disclaimer(catalogue, profile))

@@ -7,7 +7,7 @@ clinic can edit; ``actions/validate.py`` checks them. Nothing here touches the n
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import yaml
 
@@ -120,7 +120,3 @@ def load_catalogue(
 @functools.lru_cache(maxsize=4)
 def _load(catalogue_path: str, conversation_path: str) -> Catalogue:
     return parse_catalogue(_read_yaml(Path(catalogue_path)), _read_yaml(Path(conversation_path)))
-
-
-def raw_sources(topic: Topic) -> List[dict]:
-    return [s.as_contract() for s in topic.sources]

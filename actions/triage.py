@@ -75,6 +75,10 @@ class Finding:
     tier: str           # "emergency" | "urgent"
     watch_for: str      # patient-facing wording from the YAML
 
+    def as_dict(self) -> Dict[str, str]:
+        """The finding as the NLU parse data and the reply builder carry it."""
+        return {"flag": self.flag, "tier": self.tier, "watch_for": self.watch_for}
+
 
 @dataclass(frozen=True)
 class TriageResult:

@@ -103,7 +103,7 @@ def red_flag_messages(text: str) -> List[dict]:
         return []
     if not result.findings:
         return []
-    findings = [{"flag": f.flag, "tier": f.tier, "watch_for": f.watch_for} for f in result.findings]
+    findings = [f.as_dict() for f in result.findings]
     return replies.red_flag_reply(load_catalogue(), load_profile(), findings)
 
 

@@ -114,7 +114,7 @@ class RedFlagDetector(GraphComponent):
                 logger.info("classifier's red_flag not confirmed by the rules; using %s", top.get("name"))
         message.set(
             RED_FLAGS_KEY,
-            [{"flag": f.flag, "tier": f.tier, "watch_for": f.watch_for} for f in result.findings],
+            [f.as_dict() for f in result.findings],
             add_to_output=True,
         )
         message.set(RED_FLAG_MENTION_KEY, mention, add_to_output=True)
