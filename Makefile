@@ -48,7 +48,7 @@ stop: ## stop what `make run` started in the background
 	@bash scripts/stop.sh
 
 validate-content: venv ## check the content catalogue, domain and clinic profile
-	$(PY) -m actions.validate
+	$(PY) -m assistant.validate
 
 test-unit: venv spacy-model ## unit tests (content, validator, actions, red flags, channels)
 	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/browser --ignore=tests/production

@@ -1,5 +1,5 @@
 """The Rasa action classes. Each is thin: it reads the turn from the tracker, asks
-``actions/replies.py`` for the messages, sends them and returns slot events.
+``assistant/replies.py`` for the messages, sends them and returns slot events.
 
 Every turn carries the reply contract's ``custom`` payload (``../shared/reply-contract.md``);
 the first reply of a conversation is followed by the disclaimer, once.
@@ -15,10 +15,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import replies
-from actions.catalogue import Catalogue, load_catalogue
-from actions.clinic import ClinicProfile, load_profile
-from actions.topics import CONTENT_TOPICS, EXERCISE_TOPICS, entity_values, resolve_topic
+from assistant import replies
+from assistant.catalogue import Catalogue, load_catalogue
+from assistant.clinic import ClinicProfile, load_profile
+from assistant.topics import CONTENT_TOPICS, EXERCISE_TOPICS, entity_values, resolve_topic
 
 logger = logging.getLogger(__name__)
 

@@ -16,15 +16,14 @@ import logging
 import os
 import re
 import threading
-import unicodedata
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
-from actions import replies
-from actions.catalogue import load_catalogue
-from actions.clinic import load_profile
-from actions.paths import ROOT
+from assistant import replies
+from assistant.catalogue import load_catalogue
+from assistant.clinic import load_profile
+from assistant.text import clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -35,18 +34,10 @@ MAX_TRIAGE_CHARS = 20_000
 TURN_TIMEOUT_SECONDS = float(os.environ.get("TURN_TIMEOUT_SECONDS", "20"))
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 CLIENTS = {"widget", "kiosk", "test"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 
 
 class BadRequest(ValueError):
     """The request is malformed (the client's fault): answered with a 4xx."""
-
-
-def clean_text(text: str) -> str:
-    """Normalised text without control characters or lone surrogates."""
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    text = unicodedata.normalize("NFC", text)
-    return _CONTROL.sub(" ", text).strip()
 
 
 def check_sender(sender: Any) -> str:
@@ -73,10 +64,10 @@ def safe_metadata(metadata: Any) -> Dict[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def triage():
-    from actions.triage import Triage
-    from components.red_flags import load_nlp
+    from assistant.nlp import load_nlp
+    from assistant.triage import Triage
 
-    return Triage.from_file(str(ROOT / "content" / "red_flags.yml"), nlp=load_nlp(ROOT / "models" / "spacy"))
+    return Triage.from_file(nlp=load_nlp())
 
 
 def warm_up() -> None:

@@ -1,6 +1,6 @@
 """Red-flag triage inside the NLU pipeline, independent of the intent classifier.
 
-Every message is checked with ``actions.triage`` (spaCy rule patterns with negation and
+Every message is checked with ``assistant.triage`` (spaCy rule patterns with negation and
 context handling; the table is ``content/red_flags.yml``, its clinical basis
 ``../shared/clinical/red-flags.md``). The rules, not the classifier, decide:
 
@@ -24,7 +24,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.paths import ROOT
+from assistant.nlp import load_nlp
+from assistant.paths import ROOT
 
 logger = logging.getLogger(__name__)
 
@@ -33,15 +34,6 @@ RED_FLAG_INTENT = "red_flag"
 RED_FLAGS_KEY = "red_flags"
 RED_FLAG_MENTION_KEY = "red_flag_mention"
 CLASSIFIER_RANKING_KEY = "classifier_ranking"
-
-
-def load_nlp(model_dir: Path):
-    """The project's spaCy pipeline (the same one SpacyNLP loads)."""
-    import spacy
-
-    if not (Path(model_dir) / "meta.json").exists():
-        raise FileNotFoundError(f"spaCy pipeline {model_dir} is missing: run `make spacy-model`")
-    return spacy.load(model_dir)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -69,7 +61,7 @@ class RedFlagDetector(GraphComponent):
     @property
     def triage(self):
         if self._triage is None:
-            from actions.triage import Triage
+            from assistant.triage import Triage
 
             self._triage = Triage.from_file(
                 str(ROOT / self.config["rules"]), nlp=load_nlp(ROOT / self.config["spacy_model"])

@@ -13,8 +13,8 @@ if str(ROOT) not in sys.path:
 from rasa_sdk import Tracker  # noqa: E402
 from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
 
-from actions import catalogue as catalogue_module  # noqa: E402
-from actions import clinic as clinic_module  # noqa: E402
+from assistant import catalogue as catalogue_module  # noqa: E402
+from assistant import clinic as clinic_module  # noqa: E402
 
 CONFIGURED_PROFILE = ROOT / "tests" / "fixtures" / "clinic.yml"
 VALID_TIERS = {"emergency", "urgent", "routine", "none"}

@@ -5,7 +5,7 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 from actions import actions as A
-from actions.topics import CONTENT_TOPICS
+from assistant.topics import CONTENT_TOPICS
 from tests.conftest import VALID_TIERS, customs
 
 ACTIONS = {cls().name(): cls for cls in vars(A).values()

@@ -3,9 +3,10 @@ import pytest
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.paths import ROOT
+from assistant.paths import ROOT
 from components.lexicon_entities import SPACY_DOC, LexiconEntityExtractor
-from components.red_flags import RedFlagDetector, load_nlp
+from assistant.nlp import load_nlp
+from components.red_flags import RedFlagDetector
 
 SPACY_DIR = ROOT / "models" / "spacy"
 pytestmark = pytest.mark.skipif(

@@ -4,11 +4,11 @@ import copy
 import pytest
 import yaml
 
-from actions import validate
-from actions.catalogue import load_catalogue, parse_catalogue
-from actions.clinic import ClinicProfile, load_profile
-from actions.paths import ROOT
-from actions.topics import CONTENT_TOPICS, resolve_topic
+from assistant import validate
+from assistant.catalogue import load_catalogue, parse_catalogue
+from assistant.clinic import ClinicProfile, load_profile
+from assistant.paths import ROOT
+from assistant.topics import CONTENT_TOPICS, resolve_topic
 
 RAW = yaml.safe_load((ROOT / "content" / "catalogue.yml").read_text())
 WORDING = yaml.safe_load((ROOT / "content" / "conversation.yml").read_text())

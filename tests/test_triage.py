@@ -1,4 +1,4 @@
-"""Red-flag triage: actions/triage.py with content/red_flags.yml.
+"""Red-flag triage: assistant/triage/ with content/red_flags.yml.
 
 Clinical basis: ../shared/clinical/red-flags.md. The development cases live in
 tests/redflags/dev_cases.yml (the held-out set, holdout.yml, is someone else's and is not
@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from actions import triage as triage_module  # noqa: E402
-from actions.triage import (  # noqa: E402
+from assistant.triage import engine as triage_module  # noqa: E402
+from assistant.triage.engine import (  # noqa: E402
     DEFAULT_RULES_PATH,
     Finding,
     RulesError,
@@ -525,7 +525,7 @@ def test_works_with_the_production_pipeline_and_with_a_pipeline_without_sentenci
 
 
 def test_import_is_light():
-    code = "import sys, actions.triage; print('spacy' in sys.modules, 'yaml' in sys.modules)"
+    code = "import sys, assistant.triage.engine; print('spacy' in sys.modules, 'yaml' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout.split()
     assert out[0] == "False"
@@ -545,7 +545,7 @@ def test_typical_messages_are_fast(triage):
 
 def test_message_text_is_never_logged(triage, caplog):
     secret = "Zanzibar"
-    with caplog.at_level(logging.DEBUG, logger="actions.triage"):
+    with caplog.at_level(logging.DEBUG, logger="assistant.triage.engine"):
         triage.assess(f"{secret} says I can't wee and my bum is numb")
         triage.assess(f"what if {secret} goes numb?")
     assert caplog.records, "flag ids are logged"

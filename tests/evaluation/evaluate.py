@@ -16,7 +16,7 @@ Steps (each timed; a failing step is reported and makes the exit status 1, low s
                and per-fold macro F1 (mean ± sd). Raw output: results/crossval/.
 3. baseline  - TF-IDF (word 1-2-grams + char_wb 2-4-grams) cosine 1-nearest-neighbour on the
                same training examples, scored on the same held-out set.
-4. redflags  - actions.triage over tests/redflags/holdout.yml: recall per tier, flag-id
+4. redflags  - assistant.triage.engine over tests/redflags/holdout.yml: recall per tier, flag-id
                recall, false-alarm rate on `expect: none` cases.
 
 Outputs: reports/evaluation.md (summary), reports/evaluation.json (the same figures),
@@ -647,8 +647,8 @@ def run_baseline(nlu_path: Path, holdout: Path) -> Dict[str, Any]:
 
 
 def run_redflags(cases_path: Path, config: Path) -> Dict[str, Any]:
-    from actions.triage import Triage
-    from components.red_flags import load_nlp
+    from assistant.triage.engine import Triage
+    from assistant.nlp import load_nlp
 
     rules = ROOT / pipeline_option(config, "RedFlagDetector", "rules", "content/red_flags.yml")
     spacy_dir = ROOT / pipeline_option(config, "RedFlagDetector", "spacy_model", "models/spacy")

@@ -2,7 +2,7 @@
 
 Knowledge is data: ``content/catalogue.yml`` (topics, answers, sources, follow-ups) and
 ``content/conversation.yml`` (everything else the assistant says) are YAML files a
-clinic can edit; ``actions/validate.py`` checks them. Nothing here touches the network.
+clinic can edit; ``assistant/validate.py`` checks them. Nothing here touches the network.
 """
 import functools
 from dataclasses import dataclass
@@ -11,7 +11,7 @@ from typing import Dict, Optional, Tuple
 
 import yaml
 
-from actions.paths import data_path
+from assistant.paths import data_path
 
 CATALOGUE_ENV = "CONTENT_CATALOGUE"
 CONVERSATION_ENV = "CONTENT_CONVERSATION"

@@ -40,7 +40,9 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 logger = logging.getLogger(__name__)
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from assistant.paths import ROOT
+
+PROJECT_ROOT = str(ROOT)
 DEFAULT_RULES_PATH = os.path.join(PROJECT_ROOT, "content", "red_flags.yml")
 RULES_ENV_VAR = "RED_FLAGS_PATH"
 
@@ -58,7 +60,7 @@ _CONTRACTIONS = {
 }
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _SPACES_RE = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+from assistant.text import CONTROL_CHARACTERS as _CONTROL_RE  # noqa: E402
 
 _POSSESSIVES = {"my", "our", "his", "her", "their", "your"}
 
@@ -243,11 +245,12 @@ class Triage:
         self._load_flags(rules)
 
     @classmethod
-    def from_file(cls, path: str = DEFAULT_RULES_PATH, nlp=None) -> "Triage":
+    def from_file(cls, path: Optional[str] = None, nlp=None) -> "Triage":
+        """Build from the red-flag table: ``path``, else ``rules_path()`` (env RED_FLAGS_PATH)."""
         import yaml  # local import: nothing heavy at module import time
 
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        with open(path, encoding="utf-8") as fh:
+        with open(path or rules_path(), encoding="utf-8") as fh:
             rules = yaml.load(fh, Loader=loader)
         return cls(rules, nlp=nlp)
 

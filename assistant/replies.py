@@ -12,9 +12,9 @@ Contract: ``../shared/reply-contract.md``. Escalation wording:
 import string
 from typing import Iterable, List, Optional, Sequence
 
-from actions.catalogue import Catalogue, Topic
-from actions.clinic import ClinicProfile
-from actions.topics import MENU
+from assistant.catalogue import Catalogue, Topic
+from assistant.clinic import ClinicProfile
+from assistant.topics import MENU
 
 Message = dict
 TIER_ORDER = {"emergency": 3, "urgent": 2, "routine": 1, "none": 0}

@@ -13,7 +13,7 @@ from typing import List, Optional
 
 import yaml
 
-from actions.paths import data_path
+from assistant.paths import data_path
 
 logger = logging.getLogger(__name__)
 
