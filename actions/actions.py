@@ -105,7 +105,7 @@ class ReplyAction(Action, abc.ABC):
         if not tracker.get_slot("disclaimer_shown"):
             messages.append(replies.disclaimer(catalogue, profile))
             events.append(SlotSet("disclaimer_shown", True))
-        for message in messages:
+        for message in replies.stamp(messages, catalogue):
             dispatcher.utter_message(
                 text=message.get("text"),
                 buttons=message.get("buttons") or [],

@@ -56,6 +56,9 @@ class Catalogue:
     topics: Dict[str, Topic]
     sources: Dict[str, Source]
     wording: dict
+    # The content release (catalogue.yml's ``version``), carried in every reply's
+    # ``custom`` payload as ``content_version`` so a clinic can tell which wording a patient saw.
+    version: str = ""
 
     def topic(self, topic_id: str) -> Optional[Topic]:
         return self.topics.get(topic_id)
@@ -106,7 +109,7 @@ def parse_catalogue(raw: dict, wording: dict) -> Catalogue:
             sources=tuple(sources[k] for k in value.get("sources") or () if k in sources),
             follow_ups=tuple(value.get("follow_ups") or ()),
         )
-    return Catalogue(topics=topics, sources=sources, wording=wording)
+    return Catalogue(topics=topics, sources=sources, wording=wording, version=str(raw.get("version") or ""))
 
 
 def load_catalogue(

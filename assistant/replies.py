@@ -44,6 +44,16 @@ def custom(topic: str, escalation: str, **fields) -> dict:
     return payload
 
 
+def stamp(messages: Iterable[Message], catalogue: Catalogue) -> List[Message]:
+    """Every ``custom`` payload of a turn gets the content release it was built from."""
+    stamped = []
+    for message in messages:
+        if isinstance(message.get("custom"), dict):
+            message = {**message, "custom": {**message["custom"], "content_version": catalogue.version}}
+        stamped.append(message)
+    return stamped
+
+
 def button(title: str, payload: str) -> dict:
     return {"title": title, "payload": payload}
 

@@ -116,7 +116,7 @@ class ObservedOutput(OutputChannel):
 
 
 async def send_all(output: OutputChannel, recipient_id: str, messages: List[dict]) -> None:
-    for message in messages:
+    for message in replies.stamp(messages, load_catalogue()):
         await output.send_response(recipient_id, {k: v for k, v in message.items() if v})
 
 

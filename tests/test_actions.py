@@ -36,6 +36,7 @@ def test_every_action_turn_carries_the_contract(name, make_tracker, dispatcher, 
     for payload in payloads:
         assert payload["topic"]
         assert payload["escalation"] in VALID_TIERS
+        assert re.fullmatch(r"\d{4}\.\d{1,2}\.\d+", payload["content_version"])
 
 
 @pytest.mark.parametrize("topic", CONTENT_TOPICS)
@@ -245,9 +246,9 @@ def test_handoff_at_the_kiosk_points_to_the_front_desk(make_tracker, dispatcher,
 
 @pytest.mark.parametrize("cls,topic", [(A.ActionGreet, "greet"), (A.ActionGoodbye, "goodbye"), (A.ActionThanks, "thanks"),
                                         (A.ActionCapabilities, "capabilities"), (A.ActionAnythingElse, "capabilities")])
-def test_small_talk_topics(cls, topic, make_tracker, dispatcher, domain):
+def test_small_talk_topics(cls, topic, make_tracker, dispatcher, domain, catalogue):
     _, messages = run(cls, make_tracker("greet"), dispatcher, domain)
-    assert customs(messages)[0] == {"topic": topic, "escalation": "none"}
+    assert customs(messages)[0] == {"topic": topic, "escalation": "none", "content_version": catalogue.version}
 
 
 def test_medication_never_gives_a_dose(make_tracker, dispatcher, domain):

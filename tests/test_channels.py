@@ -58,6 +58,7 @@ def test_a_slow_turn_is_cut_off(monkeypatch):
 
     messages = run_turn("hello", slow)
     assert customs(messages)[0]["unavailable"] is True
+    assert all(c["content_version"] for c in customs(messages))
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t", "\x00\x01\x02"])
