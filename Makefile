@@ -60,7 +60,7 @@ test-stories: train ## conversation tests (tests/test_stories.yml)
 	$(RASA) test core --e2e --model $(MODEL) --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out results/stories
 
-test: test-data validate-content test-unit test-stories test-browser test-production ## everything CI runs
+test: gates test-unit test-data test-stories test-browser test-production ## everything CI runs (fast gates first)
 	@echo "make test: all suites passed"
 
 evaluate: train ## held-out NLU test, 5-fold CV (~25 min; QUICK=1: 3 folds), TF-IDF baseline -> reports/
