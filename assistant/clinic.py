@@ -9,7 +9,7 @@ import functools
 import logging
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import yaml
 
@@ -31,12 +31,17 @@ class ClinicProfile:
     emergency_number: str = ""
     emergency_department: str = ""
     urgent_line: str = ""
+    # The clinic's website origins allowed to embed the widget (assistant/origins.py).
+    website_origins: Tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Optional[dict]) -> "ClinicProfile":
         data = data or {}
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: str(data.get(k) or "").strip() for k in known})
+        known = {f.name for f in fields(cls)} - {"website_origins"}
+        values = {k: str(data.get(k) or "").strip() for k in known}
+        origins = data.get("website_origins") or ()
+        origins = origins if isinstance(origins, (list, tuple)) else (origins,)
+        return cls(**values, website_origins=tuple(str(o).strip() for o in origins))
 
     # Wording helpers: every reply that names a number goes through these.
     @property
