@@ -1,9 +1,12 @@
 """The content catalogue: article-based answers per topic, and the conversation wording.
 
-Knowledge is data: ``content/catalogue.yml`` (topics, answers, sources, follow-ups) and
+Knowledge is data: ``content/catalogue.yml`` (the topic registry: ids, titles and the start
+menu; answers, sources, follow-ups) and
 ``content/conversation.yml`` (everything else the assistant says) are YAML files a
-clinic can edit; ``assistant/validate.py`` checks them. Nothing here touches the network.
+clinic can edit; ``assistant/validate.py`` checks them against their schemas
+(``assistant/schema``) and each other. Nothing here touches the network.
 """
+
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +62,8 @@ class Catalogue:
     # The content release (catalogue.yml's ``version``), carried in every reply's
     # ``custom`` payload as ``content_version`` so a clinic can tell which wording a patient saw.
     version: str = ""
+    # The start menu's topic ids (catalogue.yml's ``menu``), in the order shown.
+    menu: Tuple[str, ...] = ()
 
     def topic(self, topic_id: str) -> Optional[Topic]:
         return self.topics.get(topic_id)
@@ -109,12 +114,16 @@ def parse_catalogue(raw: dict, wording: dict) -> Catalogue:
             sources=tuple(sources[k] for k in value.get("sources") or () if k in sources),
             follow_ups=tuple(value.get("follow_ups") or ()),
         )
-    return Catalogue(topics=topics, sources=sources, wording=wording, version=str(raw.get("version") or ""))
+    return Catalogue(
+        topics=topics,
+        sources=sources,
+        wording=wording,
+        version=str(raw.get("version") or ""),
+        menu=tuple(str(m) for m in raw.get("menu") or ()),
+    )
 
 
-def load_catalogue(
-    catalogue_path: Optional[Path] = None, conversation_path: Optional[Path] = None
-) -> Catalogue:
+def load_catalogue(catalogue_path: Optional[Path] = None, conversation_path: Optional[Path] = None) -> Catalogue:
     catalogue_path = catalogue_path or data_path(CATALOGUE_ENV, "content/catalogue.yml")
     conversation_path = conversation_path or data_path(CONVERSATION_ENV, "content/conversation.yml")
     return _load(str(catalogue_path), str(conversation_path))

@@ -5,16 +5,25 @@ Content intents are named like the reply contract's topic ids
 sharpens a general question: "how do I do crab steps" classified as ``exercises``
 answers ``exercise_crab_steps``.
 """
-from typing import Iterable, List, Optional
 
-# The content topics of the reply contract, in the order a menu shows them.
-CONTENT_TOPICS = (
-    "gluteus_medius", "function", "weakness", "injury_types", "causes", "other_causes",
-    "sciatica", "sitting", "symptoms", "diagnosis", "trendelenburg", "treatment",
-    "self_care", "medication", "injections", "surgery", "regenerative", "physiotherapy",
-    "exercises", "exercise_hip_drop", "exercise_crab_steps", "exercise_trx_lunge",
-    "exercise_bulgarian_lunge", "prevention", "consequences", "when_to_see_clinician",
-)
+from typing import Iterable, List, Optional, Tuple
+
+from assistant.catalogue import load_catalogue
+
+
+def _registry() -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+    """Content topic ids and start-menu ids, read from the catalogue: the one place they live.
+
+    The domain's intents, the rules, the reply contract and the front ends' labels are
+    checked against it (``tests/test_registry.py``, ``assistant/validate.py``).
+    """
+    catalogue = load_catalogue()
+    return tuple(catalogue.topics), catalogue.menu
+
+
+# The content topics of the reply contract, in the catalogue's order, and the start menu
+# (front ends and the clarify reply use it).
+CONTENT_TOPICS, MENU = _registry()
 
 # Conversation intents and the contract topic their reply carries.
 CONVERSATION_TOPICS = {
@@ -53,9 +62,6 @@ TREATMENT_TOPICS = {
 }
 EXERCISE_INTENTS = {"exercises", *EXERCISE_TOPICS.values()}
 
-# Start-menu topics (front ends and the clarify reply use them).
-MENU = ("gluteus_medius", "symptoms", "exercises", "treatment", "when_to_see_clinician")
-
 
 def entity_values(entities: Iterable[dict], name: str) -> List[str]:
     """Distinct values of one entity type, in message order."""
@@ -78,7 +84,7 @@ def resolve_topic(intent: Optional[str], entities: Iterable[dict] = ()) -> Optio
         if len(named) == 1 and named[0] in EXERCISE_TOPICS:
             return EXERCISE_TOPICS[named[0]]
     if intent == "treatment":
-        named = {TREATMENT_TOPICS[v] for v in entity_values(entities, "treatment") if v in TREATMENT_TOPICS}
-        if len(named) == 1:
-            return named.pop()
+        treatments = {TREATMENT_TOPICS[v] for v in entity_values(entities, "treatment") if v in TREATMENT_TOPICS}
+        if len(treatments) == 1:
+            return treatments.pop()
     return intent

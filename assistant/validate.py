@@ -3,38 +3,81 @@
 Run ``python -m assistant.validate`` (``make validate-content``; the tests run it too).
 It checks that
 
+* every content file has the shape its schema (``assistant/schema``) allows: no unknown
+  key, no wrong type, each problem reported with the file and line;
 * every content topic id of ``../shared/reply-contract.md`` has content: a title, an
   answer, sources that exist, follow-ups that exist, and no phone number or medicine dose;
 * every intent in ``domain.yml`` maps to a topic and has a rule, every action in the
   domain is implemented, and there are no orphan domain responses;
 * the conversation wording has every key the code uses, with known placeholders;
-* the clinic profile has only known keys.
+* the clinic profile has only known keys;
+* the lexicon's entity types are the domain's, and the exercise and treatment values the
+  topic registry refines by exist in the lexicon.
 """
+
 import re
 import string
 import sys
 from pathlib import Path
-from typing import Iterable, List, Optional, Set
+from typing import Iterable, List, Optional, Set, Tuple, Type
 
 import yaml
+from pydantic import BaseModel
 
+from assistant import schema
 from assistant.catalogue import Catalogue, load_catalogue
-from assistant.clinic import ClinicProfile
 from assistant.paths import ROOT, SHARED
-from assistant.topics import CONTENT_TOPICS, CONVERSATION_TOPICS, FOLLOW_UP_INTENTS
+from assistant.schema.models import CatalogueFile, ClinicProfileFile, ConversationFile, LexiconFile
+from assistant.topics import (
+    CONTENT_TOPICS,
+    CONVERSATION_TOPICS,
+    EXERCISE_TOPICS,
+    FOLLOW_UP_INTENTS,
+    TREATMENT_TOPICS,
+)
 
 CONTRACT = SHARED / "reply-contract.md"
 PLACEHOLDERS = {
-    "clinic", "phone", "emergency_number", "emergency_department", "urgent_line", "booking",
-    "title", "limit", "phone_part",
+    "clinic",
+    "phone",
+    "emergency_number",
+    "emergency_department",
+    "urgent_line",
+    "booking",
+    "title",
+    "limit",
+    "phone_part",
 }
 WORDING_KEYS = (
-    "disclaimer", "routine", "emergency.lead", "emergency.after", "urgent.lead", "urgent.watch",
-    "urgent.worse", "safety_net", "greet", "goodbye", "thanks", "capabilities", "anything_else",
-    "appointment.configured", "appointment.unconfigured", "handoff.configured",
-    "handoff.unconfigured", "handoff.kiosk_hint", "out_of_scope", "other_body_part", "clarify",
-    "clarify_none", "something_else", "more_none", "no_topic_yet", "choose_unknown",
-    "empty_message", "too_long", "unavailable",
+    "disclaimer",
+    "routine",
+    "emergency.lead",
+    "emergency.after",
+    "urgent.lead",
+    "urgent.watch",
+    "urgent.worse",
+    "safety_net",
+    "greet",
+    "goodbye",
+    "thanks",
+    "capabilities",
+    "anything_else",
+    "appointment.configured",
+    "appointment.unconfigured",
+    "handoff.configured",
+    "handoff.unconfigured",
+    "handoff.kiosk_hint",
+    "out_of_scope",
+    "other_body_part",
+    "clarify",
+    "clarify_none",
+    "something_else",
+    "more_none",
+    "no_topic_yet",
+    "choose_unknown",
+    "empty_message",
+    "too_long",
+    "unavailable",
 )
 PHONE_LIKE = re.compile(r"(?<![\w.])(?:\+?\d[\d ()-]{5,}\d)(?![\w.])")
 DOSE_LIKE = re.compile(r"\b\d+(?:\.\d+)?\s?(?:mg|milligrams?|ml|mcg|g|tablets?|pills?|capsules?)\b", re.I)
@@ -142,18 +185,56 @@ def check_domain(root: Path = ROOT, implemented: Optional[Set[str]] = None) -> L
 
 
 def check_profile(path: Path) -> List[str]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    known = set(ClinicProfile.__dataclass_fields__) | {"version"}
-    return [f"clinic profile {path.name}: unknown key {key}" for key in data if key not in known]
+    """One clinic profile against its schema, named by file name (``validate`` gives lines)."""
+    problems = []
+    for problem in schema.check_file(path, ClinicProfileFile):
+        if problem.message.startswith("unknown key") and "." not in problem.loc:
+            problems.append(f"clinic profile {path.name}: unknown key {problem.loc}")
+        else:
+            problems.append(f"clinic profile {path.name}: line {problem.line}: {problem.loc}: {problem.message}")
+    return problems
+
+
+def schema_files(root: Path = ROOT) -> List[Tuple[Path, Type[BaseModel]]]:
+    """Every content file with a schema here, and that schema (red flags: assistant/triage)."""
+    files: List[Tuple[Path, Type[BaseModel]]] = [
+        (root / "content" / "catalogue.yml", CatalogueFile),
+        (root / "content" / "conversation.yml", ConversationFile),
+        (root / "content" / "lexicon.yml", LexiconFile),
+        (root / "clinic" / "profile.yml", ClinicProfileFile),
+    ]
+    files += [(p, ClinicProfileFile) for p in sorted((root / "clinic" / "examples").glob("*.yml"))]
+    return [(path, model) for path, model in files if path.exists()]
+
+
+def check_schemas(root: Path = ROOT) -> List[str]:
+    """Schema problems of every content file, as ``file:line: key.path: message``."""
+    return [str(p) for path, model in schema_files(root) for p in schema.check_file(path, model)]
+
+
+def check_lexicon(root: Path = ROOT) -> List[str]:
+    """The lexicon's entity types against the domain; the values the topics refine by."""
+    lexicon = yaml.safe_load((root / "content" / "lexicon.yml").read_text(encoding="utf-8")) or {}
+    domain = yaml.safe_load((root / "domain.yml").read_text(encoding="utf-8")) or {}
+    entities = lexicon.get("entities") or {}
+    declared = set(domain.get("entities") or [])
+    problems = [f"lexicon entity {name}: not an entity in domain.yml" for name in entities if name not in declared]
+    for entity, values in (("exercise", EXERCISE_TOPICS), ("treatment", TREATMENT_TOPICS)):
+        known = set(entities.get(entity) or {})
+        problems += [
+            f"lexicon {entity} {value}: topics.py refines by it but the lexicon has no such value"
+            for value in values
+            if value not in known
+        ]
+    return problems
 
 
 def validate(root: Path = ROOT) -> List[str]:
+    problems = check_schemas(root)
+    if problems:  # the cross-file checks below assume well-formed files
+        return problems
     catalogue = load_catalogue()
-    problems = check_catalogue(catalogue) + check_wording(catalogue) + check_domain(root)
-    for profile in [root / "clinic" / "profile.yml", *sorted((root / "clinic" / "examples").glob("*.yml"))]:
-        if profile.exists():
-            problems += check_profile(profile)
-    return problems
+    return check_catalogue(catalogue) + check_wording(catalogue) + check_domain(root) + check_lexicon(root)
 
 
 def main() -> int:
