@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Serve the assistant's two front ends: the demo page with the chat widget and the kiosk.
 
-Standard library only (PyYAML is used for the clinic profile when it is installed, with a
-small fallback reader for the flat profile file otherwise).
+Standard-library HTTP server; the clinic profile and the content are read through the
+assistant's own modules (assistant.clinic, assistant.catalogue via web/public_settings.py),
+so there is one profile parser in the project.
 
 Routes
   /             demo clinic page with the widget (one <script> tag, settings in data-*)
   /visit        a second demo page, to show the conversation surviving navigation
   /kiosk        the front-desk kiosk (full screen, nothing kept in the browser)
   /static/...   the widget, kiosk and shared assets (served from web/static)
+  /assistant.json  the clinic's name, phone, booking link and emergency / urgent / crisis
+                numbers, topic titles and red-flag labels: the widget and the kiosk read
+                them at start-up (data- attributes only override). CORS: any origin (public)
+  /qr/booking.svg, /qr/phone.svg  the kiosk's QR codes (booking link, tel: the clinic)
   /healthz      "ok", for start-up scripts
 
 Settings, read once at start-up (flags win over the environment):
@@ -23,11 +28,14 @@ Settings, read once at start-up (flags win over the environment):
 Every response carries a Content-Security-Policy without 'unsafe-inline' scripts,
 X-Content-Type-Options, Referrer-Policy and friends. Requests are logged as method, path
 (without the query string) and status only; request bodies are never read nor logged.
+The listen backlog is 128 and every connection has a socket time-out (SOCKET_TIMEOUT
+seconds), so a burst of connections is served quickly and idle ones do not hold threads.
 """
 from __future__ import annotations
 
 import argparse
 import html
+import json
 import logging
 import mimetypes
 import os
@@ -46,17 +54,13 @@ WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 TEMPLATE_DIR = WEB_DIR / "templates"
 REPO_DIR = WEB_DIR.parent
+if str(REPO_DIR) not in sys.path:  # run as `python web/serve.py`: the assistant package
+    sys.path.insert(0, str(REPO_DIR))
 
-PROFILE_KEYS = (
-    "name",
-    "phone",
-    "booking_url",
-    "hours",
-    "address",
-    "emergency_number",
-    "emergency_department",
-    "urgent_line",
-)
+from public_settings import clinic_settings, profile_from, public_settings, qr_svg  # noqa: E402
+
+SOCKET_TIMEOUT = float(os.environ.get("WEB_SOCKET_TIMEOUT", "15"))  # idle seconds per connection
+LISTEN_BACKLOG = 128
 
 CONTENT_TYPES = {
     ".js": "text/javascript; charset=utf-8",
@@ -71,76 +75,6 @@ CONTENT_TYPES = {
 }
 
 
-# --------------------------------------------------------------------------- profile
-def _scalar(value: str) -> str:
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
-    if value.startswith("#"):
-        return ""
-    # strip a trailing comment (" # ...") on unquoted scalars
-    return re.split(r"\s+#", value, maxsplit=1)[0].strip()
-
-
-def _read_flat_yaml(text: str) -> Dict[str, Any]:
-    """Tiny reader for a flat `key: value` file with optional `- item` lists.
-
-    Only used when PyYAML is not installed; the clinic profile is flat.
-    """
-    data: Dict[str, Any] = {}
-    current: Optional[str] = None
-    for raw in text.splitlines():
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
-        if not raw.startswith((" ", "\t", "-")):
-            key, _, rest = raw.partition(":")
-            current = key.strip()
-            data[current] = _scalar(rest) if rest.strip() else []
-        elif current is not None and raw.strip().startswith("- "):
-            if not isinstance(data[current], list):
-                data[current] = [data[current]] if data[current] else []
-            data[current].append(_scalar(raw.strip()[2:]))
-    return data
-
-
-def _as_text(value: Any) -> str:
-    """Profile values may be strings, numbers, lists or day->hours mappings."""
-    if value is None:
-        return ""
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {_as_text(v)}" for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return "; ".join(_as_text(v) for v in value if _as_text(v))
-    return str(value).strip()
-
-
-def load_profile(path: Optional[str]) -> Dict[str, str]:
-    """Read the clinic profile; missing file or keys give empty strings."""
-    profile = {key: "" for key in PROFILE_KEYS}
-    if not path:
-        return profile
-    file = Path(path)
-    if not file.is_absolute():
-        file = (Path.cwd() / file) if (Path.cwd() / file).exists() else REPO_DIR / file
-    if not file.exists():
-        logger.warning("clinic profile %s not found; using empty settings", file)
-        return profile
-    text = file.read_text(encoding="utf-8")
-    try:
-        import yaml  # type: ignore
-
-        data = yaml.safe_load(text) or {}
-    except ImportError:
-        data = _read_flat_yaml(text)
-    if isinstance(data, dict) and isinstance(data.get("clinic"), dict):
-        data = {**data, **data["clinic"]}
-    if not isinstance(data, dict):
-        return profile
-    for key in PROFILE_KEYS:
-        profile[key] = _as_text(data.get(key))
-    return profile
-
-
 # --------------------------------------------------------------------------- pages
 class Settings:
     def __init__(self, args: argparse.Namespace) -> None:
@@ -148,7 +82,9 @@ class Settings:
         self.rasa_port = str(args.rasa_port)
         self.transport = args.transport
         self.kiosk_idle = str(args.kiosk_idle)
-        self.profile = load_profile(args.clinic_profile)
+        clinic = profile_from(args.clinic_profile)
+        self.profile = clinic_settings(clinic)
+        self.public_json = json.dumps(public_settings(clinic), ensure_ascii=False).encode("utf-8")
 
     def rasa_url_for(self, host_header: Optional[str]) -> str:
         if self.rasa_url:
@@ -211,18 +147,19 @@ def page_values(settings: Settings, host_header: Optional[str], query: str) -> D
         "rasa_url": settings.rasa_url_for(host_header),
         "transport": transport,
         "kiosk_idle": settings.kiosk_idle,
-        "clinic_name": p["name"] or "Our clinic",
-        "clinic_phone": p["phone"],
+        "clinic_name": p["clinic_name"] or "Our clinic",
+        "clinic_phone": p["clinic_phone"],
         "booking_url": p["booking_url"],
         "hours": p["hours"],
         "address": p["address"],
         "emergency_number": p["emergency_number"],
         "emergency_department": p["emergency_department"],
         "urgent_line": p["urgent_line"],
+        "crisis_line": p["crisis_line"],
         # visible-text versions with the wording of shared/clinical/red-flags.md
         "emergency_number_text": p["emergency_number"] or "your local emergency number",
         "emergency_department_text": p["emergency_department"] or "emergency department",
-        "clinic_phone_text": p["phone"] or "the clinic",
+        "clinic_phone_text": p["clinic_phone"] or "the clinic",
         "hours_text": p["hours"] or "Opening hours: please call us.",
         "address_text": p["address"] or "Please call us for directions.",
     }
@@ -233,6 +170,7 @@ ROUTES = {"/": "index.html", "/visit": "visit.html", "/kiosk": "kiosk.html"}
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "clinic-assistant-web"
+    timeout = SOCKET_TIMEOUT  # StreamRequestHandler sets it on the connection
     sys_version = ""
     settings: Settings  # set on the class by make_server
 
@@ -304,6 +242,12 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/healthz":
             self._send(200, b"ok\n", "text/plain; charset=utf-8", head=head)
             return
+        if path == "/assistant.json":
+            self._send(200, self.settings.public_json, "application/json", static=True, head=head)
+            return
+        if path in ("/qr/booking.svg", "/qr/phone.svg"):
+            self._qr(path, head)
+            return
         if path in ROUTES:
             values = page_values(self.settings, self.headers.get("Host"), parts.query)
             body = render_template(ROUTES[path], values)
@@ -323,6 +267,16 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._error(404, head)
 
+    def _qr(self, path: str, head: bool) -> None:
+        p = self.settings.profile
+        data = p["booking_url"] if path == "/qr/booking.svg" else (
+            "tel:" + re.sub(r"[^0-9+]", "", p["clinic_phone"]) if p["clinic_phone"] else "")
+        if not data:
+            self._error(404, head)
+            return
+        body = qr_svg(data, "Book online" if "booking" in path else "Call " + p["clinic_phone"])
+        self._send(200, body, "image/svg+xml", static=True, head=head)
+
     @staticmethod
     def _static_file(rel: str) -> Optional[Path]:
         rel = unquote(rel)
@@ -341,7 +295,8 @@ class Handler(BaseHTTPRequestHandler):
 
 def make_server(args: argparse.Namespace) -> ThreadingHTTPServer:
     handler = type("BoundHandler", (Handler,), {"settings": Settings(args)})
-    server = ThreadingHTTPServer((args.host, args.port), handler)
+    server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": LISTEN_BACKLOG})
+    server = server_class((args.host, args.port), handler)
     server.daemon_threads = True
     return server
 

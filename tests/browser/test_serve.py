@@ -206,3 +206,108 @@ def test_reading_turns_of_every_shape(plain_server, new_page, no_page_problems):
     assert page.evaluate(analyse, [{"custom": {"topic": "greet", "escalation": "none"}}])["empty"]
     got = page.evaluate(analyse, [None, 3, "plain", {"text": "x", "custom": {"escalation": "weird"}}])
     assert got["escalation"] == "none" and not got["empty"]
+
+
+# ----------------------------------------------------------------------------- one source
+def test_public_settings_come_from_the_profile_and_the_catalogue(plain_server):
+    """/assistant.json: the numbers of the clinic profile, topic titles of the catalogue,
+    red-flag labels of the red-flag table; any origin may read it (it is public)."""
+    import json
+
+    import yaml
+
+    from assistant.catalogue import load_catalogue
+
+    base, _ = plain_server
+    status, headers, body = get(base + "/assistant.json")
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    data = json.loads(body)
+    assert data["clinic"]["emergency_number"] == "" and data["clinic"]["clinic_phone"] == ""
+    catalogue = load_catalogue()
+    for tid, topic in catalogue.topics.items():
+        assert data["topics"][tid] == topic.title
+    flags = yaml.safe_load((ROOT / "content" / "red_flags.yml").read_text())["flags"]
+    assert {f["id"]: f["watch_for"].strip() for f in flags} == data["flags"]
+    # the front ends keep no tables of their own
+    core = (ROOT / "web" / "static" / "assistant-core.js").read_text()
+    assert "TOPIC_LABELS" not in core and "FLAG_LABELS" not in core
+    assert "saddle_numbness" not in core and "Trendelenburg" not in core
+
+
+def test_starter_topics_are_catalogue_topics_or_booking():
+    """The start-screen buttons keep short titles of their own; their payloads must be
+    topics the catalogue answers (or the booking intent)."""
+    from assistant.catalogue import load_catalogue
+
+    core = (ROOT / "web" / "static" / "assistant-core.js").read_text()
+    block = core[core.index("STARTER_TOPICS = ["):]
+    payloads = re.findall(r'payload: "/([a-z_]+)"', block[: block.index("];")])
+    assert len(payloads) >= 5
+    topics = load_catalogue().topics
+    assert all(p in topics or p == "appointment" for p in payloads), payloads
+
+
+def test_serve_has_no_profile_parser_of_its_own():
+    source = (ROOT / "web" / "serve.py").read_text()
+    assert "yaml" not in source.lower() and "_read_flat_yaml" not in source
+    assert "assistant" in (ROOT / "web" / "public_settings.py").read_text()
+
+
+def test_qr_codes_only_for_the_profile_values(plain_server):
+    base, _ = plain_server
+    assert get(base + "/qr/booking.svg")[0] == 404  # the empty profile has no booking link
+    assert get(base + "/qr/other.svg")[0] == 404
+
+
+# ----------------------------------------------------------------------------- connections
+@pytest.fixture(scope="module")
+def quick_timeout_server(tmp_path_factory):
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve-timeout") / "serve.log"
+    out = open(log, "w")
+    env = dict(__import__("os").environ, WEB_SOCKET_TIMEOUT="2")
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "web" / "serve.py"), "--port", str(port),
+         "--clinic-profile", str(EMPTY_PROFILE), "--rasa-url", "http://127.0.0.1:9"],
+        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 15
+    while not http_ok(base + "/healthz") and time.time() < deadline:
+        time.sleep(0.2)
+    yield port
+    proc.terminate()
+    proc.wait(10)
+    out.close()
+
+
+def test_a_burst_of_100_connections_is_quick(quick_timeout_server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(_):
+        with socket.create_connection(("127.0.0.1", quick_timeout_server), timeout=10) as s:
+            s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+            return s.recv(64)[:12]
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(100) as pool:
+        answers = list(pool.map(one, range(100)))
+    took = time.monotonic() - start
+    assert answers == [b"HTTP/1.0 200"] * 100
+    assert took < 3, f"100 connections took {took:.1f}s"
+
+
+def test_idle_connections_are_closed(quick_timeout_server):
+    idle = [socket.create_connection(("127.0.0.1", quick_timeout_server), timeout=10) for _ in range(20)]
+    try:
+        start = time.monotonic()
+        for s in idle:
+            assert s.recv(64) == b""  # the server closed it (time-out), sending nothing
+        assert time.monotonic() - start < 8
+    finally:
+        for s in idle:
+            s.close()
+    with socket.create_connection(("127.0.0.1", quick_timeout_server), timeout=5) as s:
+        s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+        assert s.recv(64).startswith(b"HTTP/1.0 200")

@@ -18,63 +18,14 @@
 
   var TIER_RANK = { none: 0, routine: 1, urgent: 2, emergency: 3 };
 
-  // Human labels for the contract's topic ids (front-desk summary, data attributes).
-  var TOPIC_LABELS = {
-    gluteus_medius: "What the gluteus medius is",
-    function: "What the muscle does",
-    weakness: "Weak gluteus medius",
-    injury_types: "Types of injury",
-    causes: "Causes",
-    other_causes: "Other causes of buttock pain",
-    sciatica: "Sciatica and nerve pain",
-    sitting: "Pain when sitting",
-    symptoms: "Symptoms",
-    diagnosis: "How it is diagnosed",
-    trendelenburg: "Trendelenburg test",
-    treatment: "Treatments",
-    self_care: "Self-care",
-    medication: "Pain medicines",
-    injections: "Injections",
-    surgery: "Surgery",
-    regenerative: "PRP and prolotherapy",
-    physiotherapy: "Physiotherapy",
-    exercises: "Exercises",
-    exercise_hip_drop: "Exercise: hip drops",
-    exercise_crab_steps: "Exercise: crab steps",
-    exercise_trx_lunge: "Exercise: TRX lunge",
-    exercise_bulgarian_lunge: "Exercise: Bulgarian lunge",
-    prevention: "Prevention",
-    consequences: "What happens if it is ignored",
-    when_to_see_clinician: "When to see someone",
-    red_flag: "Warning signs",
-    appointment: "Booking an appointment",
-    handoff: "Speaking to a person",
-    out_of_scope: "Other questions"
-  };
+  // Topic titles and red-flag labels come from the server (/assistant.json, built from
+  // content/catalogue.yml and content/red_flags.yml) and from the replies' own `title`.
+  var LABELS = { topics: {}, flags: {} };
   // Topics that are small talk: not worth listing at the front desk.
   var QUIET_TOPICS = { greet: 1, goodbye: 1, thanks: 1, capabilities: 1, clarify: 1 };
 
-  // Short, plain descriptions of red flags (from shared/clinical/red-flags.md) for reception.
-  var FLAG_LABELS = {
-    bladder_bowel: "new bladder or bowel problems",
-    saddle_numbness: "numbness between the legs",
-    bilateral_or_severe_weakness: "weakness or numbness in both legs",
-    progressive_weakness: "a leg getting weaker or more numb",
-    fracture: "cannot bear weight after a fall or accident",
-    fall_older_adult: "hip pain after a fall",
-    infection: "fever or a hot, swollen joint",
-    limb_ischaemia: "a cold, pale, very painful leg",
-    cancer_history: "new pain with a history of cancer",
-    weight_loss: "weight loss without trying or night sweats",
-    night_rest_pain: "severe pain at night or at rest",
-    child_limp: "a child with a limp or hip pain",
-    dvt: "a swollen, red, warm calf or thigh",
-    avn_risk: "deep groin pain with steroid or alcohol use",
-    mass: "a growing lump"
-  };
-
-  // The start-screen topics (kiosk) and first suggestions (widget). Payloads are the
-  // intents of docs/architecture.md; the title is what the patient sees.
+  // The start-screen topics (kiosk) and first suggestions (widget): short button titles of
+  // their own; tests/browser/test_serve.py checks every payload is a catalogue topic.
   var STARTER_TOPICS = [
     { title: "What is it?", payload: "/gluteus_medius" },
     { title: "Symptoms", payload: "/symptoms" },
@@ -381,6 +332,8 @@
     emergencyNumber: "",
     emergencyDepartment: "",
     urgentLine: "",
+    crisisLine: "",
+    settingsUrl: "",
     title: "",
     primaryColor: "",
     theme: "auto",
@@ -401,6 +354,7 @@
   /** Settings from data-* attributes (data-clinic-phone -> clinicPhone), then overrides. */
   function readConfig(node, overrides) {
     var cfg = {};
+    var given = {};
     Object.keys(DEFAULTS).forEach(function (k) { cfg[k] = DEFAULTS[k]; });
     var aliases = { server: "serverUrl", rasaUrl: "serverUrl" };
     if (node && node.attributes) {
@@ -413,11 +367,16 @@
         if (typeof def === "number") v = Number(v) > 0 ? Number(v) : def;
         else if (typeof def === "boolean") v = v === "" || v === "true" || v === "1";
         cfg[key] = v;
+        if (v !== "") given[key] = true;
       });
     }
     if (overrides && typeof overrides === "object") {
-      Object.keys(overrides).forEach(function (k) { cfg[aliases[k] || k] = overrides[k]; });
+      Object.keys(overrides).forEach(function (k) {
+        cfg[aliases[k] || k] = overrides[k];
+        given[aliases[k] || k] = true;
+      });
     }
+    cfg._given = given;
     cfg.serverUrl = str(cfg.serverUrl).replace(/\/+$/, "");
     if (cfg.telLinks === false || cfg.telLinks === "false") telLinks = false;
     if (cfg.webLinks === false || cfg.webLinks === "false") webLinks = false;
@@ -502,13 +461,24 @@
       self.confirmed = false;
       // (Re)join the conversation on every (re)connection, possibly to another instance;
       // a message is sent only once the server confirmed the session.
+      // The server issues the session id (and binds it to this socket); it is kept in
+      // the conversation's state so a reload asks for the same one again.
       socket.on("connect", function () {
         self.confirmed = false;
-        socket.emit("session_request", { session_id: self.sessionId });
+        var known = self.convo && self.convo.state.id === self.sessionId ? self.convo.state.socketSession : null;
+        socket.emit("session_request", { session_id: known || null });
       });
-      socket.on("session_confirm", function () {
+      socket.on("session_confirm", function (data) {
+        var id = data && typeof data === "object" ? data.session_id : data;
+        if (self.convo && self.convo.state.id === self.sessionId && typeof id === "string") {
+          self.convo.state.socketSession = id;
+          self.convo.save();
+        }
         self.confirmed = true;
         self._flush();
+      });
+      socket.on("connect_error", function () {
+        if (self.pending && !self.pending.sent) self.pending.fail(new TransportError("network", "refused"));
       });
       socket.on("disconnect", function () { self.confirmed = false; });
       socket.on("bot_uttered", function (msg) { self._onBot(msg); });
@@ -519,7 +489,8 @@
     var p = this.pending;
     if (!p || p.sent || !this.confirmed || !this.socket) return;
     p.sent = true;
-    this.socket.emit("user_uttered", { message: p.text, session_id: this.sessionId,
+    this.socket.emit("user_uttered", { message: p.text,
+      session_id: (this.convo && this.convo.state.socketSession) || this.sessionId,
       customData: { client: this.cfg.client } });
   };
   SocketTransport.prototype._onBot = function (msg) {
@@ -542,6 +513,7 @@
         }
         function onAbort() { finish(new TransportError("timeout")); }
         p.done = function () { finish(null); };
+        p.fail = function (err) { finish(err); };
         if (self.pending) self.pending.done();
         self.pending = p;
         if (signal) signal.addEventListener("abort", onAbort);
@@ -785,6 +757,7 @@
     this.lastSent = null;
     this.state = this._load() || { id: uuid(), items: [], open: false };
     this.turns = [];
+    if (this.transport) this.transport.convo = this;
   }
 
   Conversation.prototype._load = function () {
@@ -821,6 +794,12 @@
 
   Conversation.prototype._appendBot = function (messages, live) {
     var self = this;
+    (messages || []).forEach(function (raw) {  // the reply's own topic title wins
+      var m = normaliseMessage(raw);
+      if (m && m.custom && str(m.custom.topic) && str(m.custom.title)) {
+        LABELS.topics[str(m.custom.topic)] = str(m.custom.title);
+      }
+    });
     var turn = analyseTurn(messages);
     this.turns.push(turn);
     var node = renderBotTurn(turn, this.cfg, {
@@ -869,7 +848,6 @@
 
   /** Send `text` (a typed message or a button payload); show `display` as the user's words. */
   Conversation.prototype.send = function (text, display) {
-    var self = this;
     text = str(text).trim();
     if (!text || this.busy) return Promise.resolve(false);
     display = str(display) || text;
@@ -1004,10 +982,43 @@
   }
 
   function topicLabel(id) {
-    return TOPIC_LABELS[id] || (id.charAt(0).toUpperCase() + id.slice(1)).replace(/_/g, " ");
+    return LABELS.topics[id] || (id.charAt(0).toUpperCase() + id.slice(1)).replace(/_/g, " ");
   }
   function flagLabel(id) {
-    return FLAG_LABELS[id] || id.replace(/_/g, " ");
+    return LABELS.flags[id] || id.replace(/_/g, " ");
+  }
+
+  var SETTING_KEYS = { clinic_name: "clinicName", clinic_phone: "clinicPhone",
+    booking_url: "bookingUrl", emergency_number: "emergencyNumber",
+    emergency_department: "emergencyDepartment", urgent_line: "urgentLine",
+    crisis_line: "crisisLine" };
+
+  /**
+   * The clinic's numbers and the labels, from the server that serves the scripts
+   * (GET <base>/../assistant.json, i.e. web/serve.py's /assistant.json). Settings given as
+   * data- attributes (cfg._given) win; anything the server lacks stays as it was. Resolves
+   * with cfg either way, so a missing endpoint never stops the assistant.
+   */
+  function loadServerSettings(cfg, url) {
+    if (!url || typeof fetch !== "function") return Promise.resolve(cfg);
+    var late = new Promise(function (resolve) { setTimeout(function () { resolve(cfg); }, 3000); });
+    return Promise.race([late, fetchSettings(cfg, url)]);
+  }
+  function fetchSettings(cfg, url) {
+    return fetch(url, { credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer" })
+      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (data) {
+        if (!data || typeof data !== "object") return cfg;
+        var clinic = data.clinic && typeof data.clinic === "object" ? data.clinic : {};
+        Object.keys(SETTING_KEYS).forEach(function (k) {
+          var key = SETTING_KEYS[k];
+          if (!(cfg._given && cfg._given[key]) && str(clinic[k])) cfg[key] = str(clinic[k]);
+        });
+        if (data.topics && typeof data.topics === "object") LABELS.topics = data.topics;
+        if (data.flags && typeof data.flags === "object") LABELS.flags = data.flags;
+        return cfg;
+      })
+      .catch(function () { return cfg; });
   }
 
   /** Colour helpers: readable text colour for a custom primary colour. */
@@ -1052,6 +1063,8 @@
     announce: announce,
     topicLabel: topicLabel,
     flagLabel: flagLabel,
+    loadServerSettings: loadServerSettings,
+    sessionId: function (convo) { return convo.state.socketSession || convo.state.id; },
     applyColours: applyColours,
     speechAvailable: speechAvailable,
     stopSpeaking: stopSpeaking

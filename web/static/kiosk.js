@@ -28,6 +28,8 @@
   var idleMs = seconds("idle", "data-idle-seconds", 90) * 1000;
   var countdownSeconds = Math.round(seconds("countdown", "data-countdown-seconds", 20));
   C.applyColours(document.body, cfg);
+  // Labels (topic titles, red-flag wording) and any number the page lacks: /assistant.json.
+  C.loadServerSettings(cfg, cfg.settingsUrl || "/assistant.json").then(showQrCodes);
 
   var $ = function (id) { return document.getElementById(id); };
   var startScreen = $("k-start");
@@ -93,6 +95,23 @@
     ask(text);
   });
 
+  // ---- QR codes: the booking link and the clinic's phone, for the patient's own phone
+  // (rendered by the server from the clinic profile, web/serve.py /qr/*.svg)
+  function showQrCodes() {
+    var box = $("k-qr");
+    if (!box || box.childElementCount) return;
+    [[cfg.bookingUrl, "/qr/booking.svg", "Scan to book online", "k-qr-booking"],
+      [cfg.clinicPhone, "/qr/phone.svg", "Scan to call " + cfg.clinicPhone, "k-qr-phone"]
+    ].forEach(function (q) {
+      if (!q[0]) return;
+      box.appendChild(el("figure", { class: "k-qr-code", attrs: { id: q[3] } }, [
+        el("img", { attrs: { src: q[1], alt: q[2] + " (QR code)", width: "132", height: "132" } }),
+        el("figcaption", { text: q[2] })
+      ]));
+    });
+    box.hidden = !box.childElementCount;
+  }
+
   // ---- front-desk summary: topics and any red-flag escalation; no words the patient typed
   function fillSummary() {
     var s = convo.summary();
@@ -121,6 +140,13 @@
     } else {
       safety.appendChild(el("p", { text: "No warning signs were mentioned." }));
     }
+    var crisis = s.flags.indexOf("crisis") >= 0;
+    safety.setAttribute("data-crisis", crisis ? "true" : "false");
+    if (crisis) {
+      safety.appendChild(el("p", { class: "k-summary-crisis",
+        text: "A crisis support reply was shown (crisis line" +
+          (cfg.crisisLine ? ": " + cfg.crisisLine : "") + "). Please check on the patient." }));
+    }
   }
   $("k-desk").addEventListener("click", function () {
     fillSummary();
@@ -130,7 +156,21 @@
   $("k-summary-close").addEventListener("click", function () { summaryDialog.close(); });
 
   // ---- start over (button, or idle)
+  // Ask the server to forget the conversation too (POST /webhooks/rest/forget, see
+  // channels/rest.py): best effort, the screen is cleared whatever the answer.
+  function forgetOnServer() {
+    if (convo.isEmpty() || typeof fetch !== "function") return;
+    try {
+      fetch(cfg.serverUrl + "/webhooks/rest/forget", {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ sender: C.sessionId(convo) }),
+        credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer", keepalive: true
+      }).catch(function () { /* retention removes it later */ });
+    } catch (e) { /* retention removes it later */ }
+  }
+
   function resetAll(reason) {
+    forgetOnServer();
     if (idleDialog.open) idleDialog.close();
     if (summaryDialog.open) summaryDialog.close();
     clearTimeout(idleTimer);

@@ -2,10 +2,11 @@
  * Clinic assistant chat widget. A host page adds ONE tag:
  *
  *   <script src="https://assistant.example.org/static/widget.js" defer
- *           data-server="https://assistant.example.org:5005"
- *           data-clinic-name="Riverside Clinic" data-clinic-phone="020 7946 0000"
- *           data-emergency-number="999" data-primary-color="#0a5bab"></script>
+ *           data-server="https://assistant.example.org:5005"></script>
  *
+ * The clinic's name, phone, booking link and emergency / urgent numbers are fetched from
+ * the same host (/assistant.json, from the clinic profile); data-clinic-phone="..." etc.
+ * override them.
  * It loads assistant-core.js and its styles from the same folder, draws into a shadow root
  * (the host page's CSS cannot break it, and it cannot break the host page), and keeps the
  * conversation in sessionStorage so it survives navigation within the site.
@@ -44,10 +45,18 @@
     }
   }
 
-  function build() {
+  // The clinic's numbers and the labels come from the server that serves this script
+  // (/assistant.json, from the clinic profile); data- attributes only override them.
+  function start() {
+    var C = window.ClinicAssistantCore;
+    var cfg = C.readConfig(script, window.ClinicAssistantConfig);
+    var url = cfg.settingsUrl || new URL("../assistant.json", BASE).href;
+    C.loadServerSettings(cfg, url).then(function () { build(cfg); });
+  }
+
+  function build(cfg) {
     var C = window.ClinicAssistantCore;
     var el = C.el;
-    var cfg = C.readConfig(script, window.ClinicAssistantConfig);
     var clinic = cfg.clinicName || "the clinic";
 
     var host = el("div", { attrs: { id: "clinic-assistant", "data-theme": cfg.theme,
@@ -218,5 +227,5 @@
     };
   }
 
-  loadCore(function () { whenReady(build); });
+  loadCore(function () { whenReady(start); });
 })();
