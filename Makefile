@@ -47,7 +47,7 @@ run: train ## set up, train if needed, start everything and print the addresses
 stop: ## stop what `make run` started in the background
 	@bash scripts/stop.sh
 
-validate-content: venv ## check the content catalogue, domain and clinic profile
+validate-content: venv ## check every content file against its schema (file:line), the domain and the clinic profiles
 	$(PY) -m assistant.validate
 
 test-unit: venv spacy-model ## unit tests (content, validator, actions, red flags, channels)
@@ -63,8 +63,8 @@ test-stories: train ## conversation tests (tests/test_stories.yml)
 test: gates test-unit test-data test-stories test-browser test-production ## everything CI runs (fast gates first)
 	@echo "make test: all suites passed"
 
-evaluate: train ## held-out NLU test, 5-fold CV (~25 min; QUICK=1: 3 folds), TF-IDF baseline -> reports/
-	$(PY) tests/evaluation/evaluate.py
+evaluate: train ## held-out sets via REST (ports 5805/5855, or RASA_URL=...), 5-fold CV (~25 min; QUICK=1: 3 folds), TF-IDF baseline -> reports/
+	$(PY) -m evaluation.evaluate
 
 clean: ## remove trained models and test output (not the virtual env)
 	rm -rf models results build .rasa

@@ -1,27 +1,28 @@
-"""Unit tests for the pure helpers of tests/evaluation/evaluate.py (no Rasa model needed)."""
-import importlib.util
+"""Unit tests for the pure helpers of the evaluation tool (evaluation/; no Rasa model needed)."""
+
 import json
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("nlu_evaluate", HERE / "evaluate.py")
-ev = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ev)
+import evaluation.evaluate as ev
+from evaluation import baselines, common, metrics, nlu, report
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = ROOT / "evaluation"  # the evaluation tool's folder (config_crossval.yml)
 
 
 # ------------------------------------------------------------------ intent metrics
 
 
 def test_intent_metrics_perfect():
-    m = ev.intent_metrics(["a", "b", "b"], ["a", "b", "b"])
+    m = metrics.intent_metrics(["a", "b", "b"], ["a", "b", "b"])
     assert m == {"n": 3, "accuracy": 1.0, "macro_f1": 1.0}
 
 
 def test_intent_metrics_macro_f1_over_true_labels_like_rasa():
     # nlu_fallback is never a target: it lowers recall of "b" but gets no F1 row itself.
-    m = ev.intent_metrics(["a", "a", "b", "b"], ["a", "a", "b", "nlu_fallback"])
+    m = metrics.intent_metrics(["a", "a", "b", "b"], ["a", "a", "b", "nlu_fallback"])
     assert m["accuracy"] == pytest.approx(0.75)
     f1_b = 2 * 1.0 * 0.5 / (1.0 + 0.5)
     assert m["macro_f1"] == pytest.approx((1.0 + f1_b) / 2)
@@ -33,19 +34,19 @@ def test_intent_metrics_matches_rasa_report():
     y_true = ["a", "a", "b", "b", "c", "c", "c"]
     y_pred = ["a", "b", "b", "nlu_fallback", "c", "a", "c"]
     report, _, _, accuracy = get_evaluation_metrics(y_true, y_pred, output_dict=True)
-    m = ev.intent_metrics(y_true, y_pred)
+    m = metrics.intent_metrics(y_true, y_pred)
     assert m["accuracy"] == pytest.approx(accuracy)
     assert m["macro_f1"] == pytest.approx(report["macro avg"]["f1-score"])
 
 
 def test_intent_metrics_empty_and_mismatch():
-    assert ev.intent_metrics([], [])["accuracy"] is None
+    assert metrics.intent_metrics([], [])["accuracy"] is None
     with pytest.raises(ValueError):
-        ev.intent_metrics(["a"], [])
+        metrics.intent_metrics(["a"], [])
 
 
 def test_answered_metrics():
-    m = ev.answered_metrics(["a", "b", "c", "d"], ["a", "nlu_fallback", "x", "d"])
+    m = metrics.answered_metrics(["a", "b", "c", "d"], ["a", "nlu_fallback", "x", "d"])
     assert m["fallbacks"] == 1 and m["answered"] == 3
     assert m["fallback_rate"] == pytest.approx(0.25)
     assert m["coverage"] == pytest.approx(0.75)
@@ -53,44 +54,44 @@ def test_answered_metrics():
 
 
 def test_answered_metrics_all_fallback():
-    m = ev.answered_metrics(["a"], ["nlu_fallback"])
+    m = metrics.answered_metrics(["a"], ["nlu_fallback"])
     assert m["answered_accuracy"] is None and m["fallback_rate"] == 1.0
 
 
 def test_label_recall():
-    r = ev.label_recall(
+    r = metrics.label_recall(
         ["red_flag", "red_flag", "a", "b"], ["red_flag", "nlu_fallback", "red_flag", "b"], "red_flag"
     )
     assert (r["support"], r["found"], r["recall"], r["false_positives"]) == (2, 1, 0.5, 1)
-    assert ev.label_recall(["a"], ["a"], "red_flag")["recall"] is None
+    assert metrics.label_recall(["a"], ["a"], "red_flag")["recall"] is None
 
 
 def test_top_confusions_orders_by_count_then_name_and_skips_fallback():
     y_true = ["a", "a", "a", "b", "b", "c", "c"]
     y_pred = ["b", "b", "a", "a", "nlu_fallback", "a", "c"]
     texts = ["t1", "t2", "t3", "t4", "t5", "t6", "t7"]
-    got = ev.top_confusions(y_true, y_pred, texts, n=15)
+    got = metrics.top_confusions(y_true, y_pred, texts, n=15)
     assert [(c["true"], c["predicted"], c["count"]) for c in got] == [
         ("a", "b", 2),
         ("b", "a", 1),
         ("c", "a", 1),
     ]
     assert got[0]["example"] == "t1"
-    assert len(ev.top_confusions(y_true, y_pred, texts, n=1)) == 1
+    assert len(metrics.top_confusions(y_true, y_pred, texts, n=1)) == 1
 
 
 def test_counts_by_true_label():
-    got = ev.counts_by_true_label(["a", "b", "b", "c"], ["nlu_fallback"] * 3 + ["c"])
+    got = metrics.counts_by_true_label(["a", "b", "b", "c"], ["nlu_fallback"] * 3 + ["c"])
     assert got == [("b", 2), ("a", 1)]
 
 
 def test_mean_sd():
-    s = ev.mean_sd([0.8, 0.9, 1.0])
+    s = metrics.mean_sd([0.8, 0.9, 1.0])
     assert s["mean"] == pytest.approx(0.9)
     assert s["sd"] == pytest.approx(0.1)
-    assert ev.mean_sd([0.5])["sd"] is None
-    assert ev.mean_sd([])["mean"] is None
-    assert ev.fmt_pm(s) == "0.900 ± 0.100"
+    assert metrics.mean_sd([0.5])["sd"] is None
+    assert metrics.mean_sd([])["mean"] is None
+    assert report.fmt_pm(s) == "0.900 ± 0.100"
 
 
 # ------------------------------------------------------------------ baseline
@@ -99,7 +100,7 @@ def test_mean_sd():
 def test_baseline_nearest_neighbour_handles_typos_and_word_order():
     train = ["what is the gluteus medius", "how do i do the crab walk", "book an appointment"]
     labels = ["gluteus_medius", "exercise_crab_steps", "appointment"]
-    model = ev.build_baseline().fit(train, labels)
+    model = baselines.build_baseline().fit(train, labels)
     assert list(model.predict(["whats the gluteous medius", "crab walk how", "can i book"])) == [
         "gluteus_medius",
         "exercise_crab_steps",
@@ -108,8 +109,10 @@ def test_baseline_nearest_neighbour_handles_typos_and_word_order():
 
 
 def test_evaluate_baseline_scores_on_test_set():
-    result = ev.evaluate_baseline(
-        ["hello there", "bye for now"], ["greet", "goodbye"], ["hello", "bye bye", "hello"],
+    result = baselines.evaluate_baseline(
+        ["hello there", "bye for now"],
+        ["greet", "goodbye"],
+        ["hello", "bye bye", "hello"],
         ["greet", "goodbye", "goodbye"],
     )
     assert result["predictions"] == ["greet", "goodbye", "greet"]
@@ -140,7 +143,7 @@ DETECTED = [
 
 
 def test_redflag_metrics_tiers():
-    m = ev.redflag_metrics(CASES, DETECTED)
+    m = metrics.redflag_metrics(CASES, DETECTED)
     e, u = m["tiers"]["emergency"], m["tiers"]["urgent"]
     assert (e["n"], e["found"], e["exact"], e["escalated"]) == (2, 1, 1, 2)
     assert e["recall"] == pytest.approx(0.5)
@@ -150,7 +153,7 @@ def test_redflag_metrics_tiers():
 
 
 def test_redflag_metrics_flags_and_false_alarms():
-    m = ev.redflag_metrics(CASES, DETECTED)
+    m = metrics.redflag_metrics(CASES, DETECTED)
     assert (m["flags_expected"], m["flags_found"]) == (5, 3)
     assert m["per_flag"]["fever"] == {"found": 2, "missed": 0}
     assert m["per_flag"]["saddle_numbness"] == {"found": 0, "missed": 1}
@@ -161,19 +164,19 @@ def test_redflag_metrics_flags_and_false_alarms():
 
 def test_redflag_metrics_rejects_unknown_tier_and_length_mismatch():
     with pytest.raises(ValueError):
-        ev.redflag_metrics(CASES[:1], [("critical", [])])
+        metrics.redflag_metrics(CASES[:1], [("critical", [])])
     with pytest.raises(ValueError):
-        ev.redflag_metrics(CASES, DETECTED[:2])
+        metrics.redflag_metrics(CASES, DETECTED[:2])
 
 
 def test_load_redflag_cases(tmp_path):
     good = tmp_path / "good.yml"
     good.write_text("version: 1\ncases:\n  - {text: can't wee, expect: emergency, flags: [bladder_bowel]}\n")
-    assert ev.load_redflag_cases(good)[0]["flags"] == ["bladder_bowel"]
+    assert common.load_redflag_cases(good)[0]["flags"] == ["bladder_bowel"]
     bad = tmp_path / "bad.yml"
     bad.write_text("version: 1\ncases:\n  - {text: hi, expect: maybe}\n")
     with pytest.raises(ValueError):
-        ev.load_redflag_cases(bad)
+        common.load_redflag_cases(bad)
 
 
 # ------------------------------------------------------------------ outputs
@@ -181,7 +184,7 @@ def test_load_redflag_cases(tmp_path):
 
 def test_plot_confusion_matrix_puts_fallback_last(tmp_path):
     path = tmp_path / "cm.png"
-    labels = ev.plot_confusion_matrix(["b", "a", "c"], ["a", "a", "nlu_fallback"], path, "t")
+    labels = nlu.plot_confusion_matrix(["b", "a", "c"], ["a", "a", "nlu_fallback"], path, "t")
     assert labels == ["a", "b", "c", "nlu_fallback"]
     assert path.stat().st_size > 1000
 
@@ -205,29 +208,29 @@ def test_render_markdown_with_failed_and_skipped_steps():
             "redflags": {
                 "status": "ok",
                 "seconds": 2.0,
-                "result": {"rules": "content/red_flags.yml", **ev.redflag_metrics(CASES, DETECTED)},
+                "result": {"rules": "content/red_flags.yml", **metrics.redflag_metrics(CASES, DETECTED)},
             },
         },
         "total_seconds": 3.0,
     }
-    text = ev.render_markdown(summary)
+    text = report.render_markdown(summary)
     assert "| Held-out intent accuracy (Rasa report) | n/a |" in text
     assert "TF-IDF 1-NN baseline accuracy (Rasa − baseline) | 0.500 (n/a)" in text
     assert "**holdout**: failed: no model" in text
     assert "| emergency | 2 | 0.500 (1) |" in text
     assert "## Timings" in text
     json.dumps(summary)  # the summary stays JSON-serialisable
-    assert ev.headline(summary)  # stdout lines render without the missing steps
+    assert report.headline(summary)  # stdout lines render without the missing steps
 
 
 def test_tier_and_flags():
-    assert ev.tier_and_flags(None, []) == "none"
-    assert ev.tier_and_flags("urgent", ["fever", "dvt"]) == "urgent: fever, dvt"
+    assert report.tier_and_flags(None, []) == "none"
+    assert report.tier_and_flags("urgent", ["fever", "dvt"]) == "urgent: fever, dvt"
 
 
 def test_served_red_flag_metrics():
     served = ["red_flag", "nlu_fallback", "red_flag", "exercises", "red_flag", "greet", "red_flag"]
-    m = ev.served_red_flag_metrics(CASES, served)
+    m = metrics.served_red_flag_metrics(CASES, served)
     assert (m["flagged"], m["served_red_flag"], m["served_fallback"]) == (5, 3, 1)
     assert m["recall"] == pytest.approx(0.6)
     assert m["missed_as"] == {"nlu_fallback": 1, "exercises": 1}
@@ -241,20 +244,27 @@ def test_render_markdown_with_all_steps():
         "n": 4,
         "intents": 3,
         "rasa_report": {"accuracy": 0.75, "macro_f1": 0.7, "weighted_f1": 0.7},
-        "as_served": ev.intent_metrics(y_true, y_pred),
-        "answered": ev.answered_metrics(y_true, y_pred),
-        "red_flag_intent": ev.label_recall(y_true, y_pred, "red_flag"),
-        "confusions": ev.top_confusions(y_true, y_pred, ["t1", "t2", "t|3", "t4"]),
-        "fallbacks_by_intent": ev.counts_by_true_label(y_true, y_pred),
+        "as_served": metrics.intent_metrics(y_true, y_pred),
+        "answered": metrics.answered_metrics(y_true, y_pred),
+        "red_flag_intent": metrics.label_recall(y_true, y_pred, "red_flag"),
+        "confusions": metrics.top_confusions(y_true, y_pred, ["t1", "t2", "t|3", "t4"]),
+        "fallbacks_by_intent": metrics.counts_by_true_label(y_true, y_pred),
         "weakest_intents": [{"intent": "b", "f1": 0.0, "support": 1}],
-        "red_flag_cases_served": ev.served_red_flag_metrics(CASES, ["red_flag"] * 7),
+        "red_flag_cases_served": metrics.served_red_flag_metrics(CASES, ["red_flag"] * 7),
         "seen_in_training": 1,
-        "unseen": {"rasa": ev.intent_metrics(y_true[1:], y_pred[1:])},
+        "unseen": {"rasa": metrics.intent_metrics(y_true[1:], y_pred[1:])},
     }
     crossval = {
-        "folds": 2, "seed": 42, "examples": 10, "intents": 3, "epochs": 20, "configured_epochs": 80,
-        "accuracy": ev.mean_sd([0.8, 0.9]), "macro_f1": ev.mean_sd([0.7, 0.8]),
-        "pooled_accuracy": 0.85, "pooled_macro_f1": 0.75,
+        "folds": 2,
+        "seed": 42,
+        "examples": 10,
+        "intents": 3,
+        "epochs": 20,
+        "configured_epochs": 80,
+        "accuracy": metrics.mean_sd([0.8, 0.9]),
+        "macro_f1": metrics.mean_sd([0.7, 0.8]),
+        "pooled_accuracy": 0.85,
+        "pooled_macro_f1": 0.75,
         "per_fold": [
             {"fold": 1, "accuracy": 0.8, "macro_f1": 0.7, "seconds": 10.0},
             {"fold": 2, "accuracy": 0.9, "macro_f1": 0.8, "seconds": 11.0},
@@ -262,17 +272,25 @@ def test_render_markdown_with_all_steps():
     }
     ok = lambda result: {"status": "ok", "seconds": 1.0, "result": result}  # noqa: E731
     summary = {
-        "date": "2024-01-01 00:00", "rasa_version": "3.6.21", "model": "`m`", "model_name": "m",
-        "nlu": "data/nlu", "holdout": "h.yml", "redflags": "r.yml", "folds": 2,
+        "date": "2024-01-01 00:00",
+        "rasa_version": "3.6.21",
+        "model": "`m`",
+        "model_name": "m",
+        "nlu": "data/nlu",
+        "holdout": "h.yml",
+        "redflags": "r.yml",
+        "folds": 2,
         "steps": {
             "holdout": ok(holdout),
             "crossval": ok(crossval),
             "baseline": ok({"accuracy": 0.5, "macro_f1": 0.4, "n": 4}),
-            "redflags": ok({"rules": "content/red_flags.yml", **ev.redflag_metrics(CASES, DETECTED)}),
+            "redflags": ok({"rules": "content/red_flags.yml", **metrics.redflag_metrics(CASES, DETECTED)}),
         },
-        "total_seconds": 4.0, "cpus": 2, "load_average": "1.0",
+        "total_seconds": 4.0,
+        "cpus": 2,
+        "load_average": "1.0",
     }
-    text = ev.render_markdown(summary)
+    text = report.render_markdown(summary)
     assert "| a | b |" not in text and "| b | a | 1 | t\\|3 |" in text
     assert "| Fallback rate (`nlu_fallback`) | 0.250 (1 of 4) |" in text
     assert "| Cross-validation accuracy (2 folds, mean ± sd) | 0.850 ± 0.071 |" in text
@@ -281,20 +299,20 @@ def test_render_markdown_with_all_steps():
     assert "5/5 flagged cases reach the `red_flag` intent" in text
     assert "| 1 of 4 |" in text
     assert "## Steps not run or failed" not in text
-    lines = "\n".join(ev.headline(summary))
+    lines = "\n".join(report.headline(summary))
     assert "1 of 4 held-out messages are also in the training data" in lines
     assert "cross-validation (2 folds): accuracy 0.850 ± 0.071" in lines
     assert "triage recall: emergency 0.500" in lines
 
 
 def test_seen_in_training_ignores_case_punctuation_and_spacing():
-    assert ev.normalise_text("  What's the  GLUTE med?? ") == "whats the glute med"
-    seen = ev.seen_in_training(
+    assert metrics.normalise_text("  What's the  GLUTE med?? ") == "whats the glute med"
+    seen = metrics.seen_in_training(
         ["whats the glute med", "Glute med?", "new question"], ["What's the glute med", "glute  med"]
     )
     assert seen == [True, True, False]
-    assert ev.subset(["a", "b", "c"], seen, keep=False) == ["c"]
-    assert ev.subset(["a", "b", "c"], seen) == ["a", "b"]
+    assert metrics.subset(["a", "b", "c"], seen, keep=False) == ["c"]
+    assert metrics.subset(["a", "b", "c"], seen) == ["a", "b"]
 
 
 def test_parse_args_defaults_quick_and_environment(monkeypatch):
@@ -318,7 +336,6 @@ def test_parse_args_defaults_quick_and_environment(monkeypatch):
 
 # ------------------------------------------------------------------ configs
 
-ROOT = HERE.parent.parent
 SERVING_ONLY = {"components.red_flags.RedFlagDetector", "FallbackClassifier"}
 
 
@@ -335,12 +352,12 @@ def test_crossval_pipeline_is_the_serving_pipeline_without_rules_and_fallback():
 def test_with_epochs_changes_only_diet_epochs(tmp_path):
     import yaml
 
-    copy = ev.with_epochs(HERE / "config_crossval.yml", 7, tmp_path)
+    copy = nlu.with_epochs(HERE / "config_crossval.yml", 7, tmp_path)
     original = yaml.safe_load((HERE / "config_crossval.yml").read_text())
     changed = yaml.safe_load(copy.read_text())
-    assert ev.pipeline_option(copy, "DIETClassifier", "epochs", None) == 7
+    assert common.pipeline_option(copy, "DIETClassifier", "epochs", None) == 7
     for item in original["pipeline"]:
         if item["name"] == "DIETClassifier":
             item["epochs"] = 7
     assert changed == original
-    assert ev.pipeline_option(ROOT / "config.yml", "RedFlagDetector", "rules", None)
+    assert common.pipeline_option(ROOT / "config.yml", "RedFlagDetector", "rules", None)
