@@ -1,0 +1,174 @@
+"""Persons and ages: who has each mention (the writer, someone else, a child).
+
+A mention's experiencer is the last person named before its end, passing over a person
+named only as the one carried, lifted or given birth to ("carrying my toddler all day, hip
+pain is awful"), and over a description of the writer ("I'm a cancer patient"). Ages
+attach to the person next to them ("my 15 year old son", "I'm 78", "my son (12)"); a
+writer who gives an age under 18 is a child. Pronouns take the last other person's role.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from bisect import bisect_left, insort
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, List, Optional
+
+from assistant.triage.lexicon import POSSESSIVES
+from assistant.triage.rules import PersonWords
+
+if TYPE_CHECKING:
+    from assistant.triage.message import Mention, Message
+
+logger = logging.getLogger(__name__)
+
+ROLES = ("self", "other", "child", "pronoun")
+ADULT_AGE = 18
+_AGE_DIGITS = re.compile(r"^(\d{1,3})")
+
+
+@dataclass
+class Person:
+    start: int
+    end: int
+    role: str  # self | other | child | pronoun (resolved to other or child)
+    age: Optional[int] = None
+    is_object: bool = False  # named as the object of carrying, lifting, giving birth ...
+
+
+class Persons:
+    """The persons named in one chunk, in text order, and who has a mention."""
+
+    def __init__(self, message: "Message", words: PersonWords) -> None:
+        self.message = message
+        self.words = words
+        self.people = self._find()
+        self.starts = [person.start for person in self.people]
+        self.sentences = {message.sent_of[person.start] for person in self.people}
+
+    def experiencer(self, mention: "Mention") -> str:
+        """The role of the last person named before the end of the mention, else "self"."""
+        index = bisect_left(self.starts, mention.end)
+        while index > 0 and self.people[index - 1].is_object:
+            index -= 1
+        return self.people[index - 1].role if index else "self"
+
+    # ------------------------------------------------------------------ finding persons
+    def _find(self) -> List[Person]:
+        message = self.message
+        people: List[Person] = []
+        for role in ROLES:
+            for mention in message.cue("person_" + role):
+                if message.prev_is(mention.start, self.words.not_a_person_before):
+                    continue
+                if role in ("other", "child") and self._describes_writer(mention.start, mention.sent):
+                    continue  # "I'm a cancer patient", "I'm a 15 year old girl"
+                person = Person(mention.start, mention.end, role)
+                if role != "self":
+                    person.is_object = self._named_as_object(mention.start)
+                people.append(person)
+        people.sort(key=lambda person: (person.start, -(person.end - person.start)))
+        kept: List[Person] = []
+        last_end = -1
+        for person in people:
+            if person.start >= last_end:
+                kept.append(person)
+                last_end = person.end
+        self._attach_ages(kept)
+        _resolve_roles(kept)
+        return kept
+
+    def _describes_writer(self, start: int, sent: int) -> bool:
+        """A person word in a description of the writer: "I'm a (cancer) patient", "I'm a
+        15 year old girl" (not "I'm a carer for my son")."""
+        message, words = self.message, self.words
+        if not words.self_description:
+            return False
+        for back in range(words.self_description_window):
+            position = start - back
+            if position <= 0 or message.sent_of[position - 1] != sent:
+                break
+            if back and message.norms[position] in words.self_description_stop:
+                break
+            if message.prev_is(position, words.self_description):
+                return True
+        return False
+
+    def _named_as_object(self, start: int) -> bool:
+        position = start
+        while position > 0 and self.message.norms[position - 1] in self.words.object_skip:
+            position -= 1
+        return self.message.prev_is(position, self.words.object_before)
+
+    # ------------------------------------------------------------------ ages
+    def _age_of(self, mention: "Mention") -> Optional[int]:
+        message = self.message
+        spec = message.concepts.get("age")
+        if spec is not None and (
+            (spec.next_not_in and message.next_is(mention.end, spec.next_not_in))
+            or (spec.prev_not_in and message.prev_is(mention.start, spec.prev_not_in))
+        ):
+            return None  # "I'm 12 weeks pregnant", "the pain is 8"
+        for index in range(mention.start, mention.end):
+            digits = _AGE_DIGITS.match(message.doc[index].text)
+            if digits:
+                age = int(digits.group(1))
+                return age if age <= 120 else None
+        return None
+
+    def _owner(self, people: List[Person], mention: "Mention") -> Optional[Person]:
+        """ "my 15 year old son": the person after; "I'm 78", "my son is 15": the one before
+        (not "... my son is 15, my hip hurts": a writer's "my" is never aged from before)."""
+        sent_of = self.message.sent_of
+        starts = [person.start for person in people]
+        index = bisect_left(starts, mention.end)
+        after = [
+            person
+            for person in people[index : index + 2]
+            if 0 <= person.start - mention.end <= 1
+            and sent_of[person.start] == mention.sent
+            and person.role not in ("self", "pronoun")
+        ]
+        if after:
+            return after[0]
+        if mention.start > 0 and self.message.norms[mention.start - 1] in POSSESSIVES:
+            return None  # "my 5 year old has ...": the age names the person
+        index = bisect_left(starts, mention.start)
+        before = [
+            person
+            for person in people[max(0, index - 5) : index]
+            if -1 <= mention.start - person.end <= (1 if person.role == "self" else 4)
+            and person.start < mention.start
+            and sent_of[person.start] == mention.sent
+        ]
+        return before[-1] if before else None
+
+    def _attach_ages(self, people: List[Person]) -> None:
+        for mention in self.message.cue("age"):
+            age = self._age_of(mention)
+            if age is None:
+                continue
+            owner = self._owner(people, mention)
+            if owner is None:
+                role = "child" if age < ADULT_AGE else "other"
+                insort(people, Person(mention.start, mention.end, role, age), key=lambda person: person.start)
+            else:
+                owner.age = age
+        people.sort(key=lambda person: person.start)
+
+
+def _resolve_roles(people: List[Person]) -> None:
+    """Ages decide child or adult; a writer under 18 is a child; pronouns refer back."""
+    if any(person.role == "self" and person.age is not None and person.age < ADULT_AGE for person in people):
+        for person in people:
+            if person.role == "self":
+                person.role = "child"
+    last_other = "other"
+    for person in people:
+        if person.age is not None and person.role in ("child", "other", "pronoun"):
+            person.role = "child" if person.age < ADULT_AGE else "other"
+        if person.role == "pronoun":
+            person.role = last_other
+        elif person.role in ("child", "other"):
+            last_other = person.role
