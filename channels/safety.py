@@ -1,7 +1,16 @@
 """The safety net around every turn, shared by the REST and socket.io channels.
 
 * Input is cleaned (control characters dropped, Unicode normalised) and bounded; an
-  empty or over-long message gets a polite reply without reaching the model.
+  empty or over-long message (over MAX_MESSAGE_CHARS, default 500: what the widget and
+  the kiosk allow) gets a polite reply without reaching the model. Its red flags still
+  escalate: triage runs in a worker process (channels/triage_worker.py), so it holds up
+  neither the event loop nor the interpreter lock, and with them every other patient's
+  turn; in one worker thread (``TRIAGE_POOL``) while that process is not running.
+* Only an exact button payload reaches Rasa as a slash command (channels/commands.py);
+  any other text starting with "/" goes in as text, so the NLU pipeline and its red-flag
+  detector see it. A command is triaged here on its raw text first: one that carries a
+  red flag goes in as text too. Rasa's built-in ``/restart`` and ``/session_start`` are
+  answered with the greeting (topic ``greet``, escalation ``none``, ``restarted: true``).
 * A turn is never silent: when the action server is down, slow or failing, the turn ends
   with no reply carrying the reply contract's ``custom`` payload. Then the channel sends
   the red-flag escalation itself if the message describes one (triage runs in this
@@ -16,7 +25,8 @@ import logging
 import os
 import re
 import threading
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
@@ -24,13 +34,23 @@ from assistant import replies
 from assistant.catalogue import load_catalogue
 from assistant.clinic import load_profile
 from assistant.text import clean_text
+from channels import commands
+from channels.triage_worker import TriageWorker
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARS = int(os.environ.get("MAX_MESSAGE_CHARS", "2000"))
-# An over-long message is still triaged, up to this many characters (triage is linear in
-# the length: about 5 s for 100 kB), in a worker thread so other patients are not held up.
-MAX_TRIAGE_CHARS = 20_000
+MAX_MESSAGE_CHARS = int(os.environ.get("MAX_MESSAGE_CHARS", "500"))
+# An over-long message is still triaged, up to this many characters. Triage is linear in
+# the length (about 30 ms per 1,000 characters here), and the worker is one thread, so
+# 20 over-long messages in flight finish within about 5 s (nginx allows 16 kB bodies).
+MAX_TRIAGE_CHARS = 8_000
+# Under a flood of over-long messages (this many or more waiting for the worker), each is
+# triaged on its first BUSY_TRIAGE_CHARS only (4 times the widget's limit), so every one
+# is still answered within seconds: 20 in flight took up to 15 s at 8,000 characters each.
+BUSY_QUEUE = 4
+BUSY_TRIAGE_CHARS = 2_000
+TRIAGE_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="channel-triage")
+WORKER = TriageWorker()
 TURN_TIMEOUT_SECONDS = float(os.environ.get("TURN_TIMEOUT_SECONDS", "20"))
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 CLIENTS = {"widget", "kiosk", "test"}
@@ -38,6 +58,27 @@ CLIENTS = {"widget", "kiosk", "test"}
 
 class BadRequest(ValueError):
     """The request is malformed (the client's fault): answered with a 4xx."""
+
+
+class InFlight:
+    """The conversations with a turn under way in this process. A second message for the
+    same conversation is refused at once (REST: 429) instead of queueing behind the lock
+    store for up to the turn timeout and then ending as "can't answer right now"."""
+
+    def __init__(self) -> None:
+        self._senders: Set[str] = set()
+
+    def enter(self, sender_id: str) -> bool:
+        if sender_id in self._senders:
+            return False
+        self._senders.add(sender_id)
+        return True
+
+    def leave(self, sender_id: str) -> None:
+        self._senders.discard(sender_id)
+
+    def __contains__(self, sender_id: object) -> bool:
+        return sender_id in self._senders
 
 
 def check_sender(sender: Any) -> str:
@@ -89,13 +130,43 @@ def red_flag_messages(text: str) -> List[dict]:
     """The escalation for red flags in ``text``, built without the action server."""
     try:
         result = triage().assess(text[:MAX_TRIAGE_CHARS])
-    except Exception:  # never let the safety net itself fail silently
-        logger.exception("triage failed in the channel safety net")
+    except Exception as exc:  # never let the safety net itself fail silently
+        logger.error("triage failed in the channel safety net: %s", type(exc).__name__)
         return []
     if not result.findings:
         return []
     findings = [f.as_dict() for f in result.findings]
     return replies.red_flag_reply(load_catalogue(), load_profile(), findings)
+
+
+async def red_flags_off_loop(text: str) -> List[dict]:
+    """The escalation for red flags in ``text``, triaged in the worker process (a thread
+    when it is not running), so the event loop keeps serving everybody else."""
+    text = text[: BUSY_TRIAGE_CHARS if WORKER.waiting >= BUSY_QUEUE else MAX_TRIAGE_CHARS]
+    findings = await WORKER.findings(text)
+    if findings is None:
+        return await asyncio.get_running_loop().run_in_executor(TRIAGE_POOL, red_flag_messages, text)
+    return replies.red_flag_reply(load_catalogue(), load_profile(), findings) if findings else []
+
+
+async def start_worker() -> None:
+    """Start the triage worker process (channels call this when their server starts)."""
+    await WORKER.start()
+
+
+async def text_for_rasa(text: str) -> tuple:
+    """What Rasa gets for a (cleaned, non-empty) message, and the command it is, if any.
+
+    An exact button payload without a red flag stays a command; everything else that
+    starts with "/" loses its leading slashes, so Rasa reads it as words."""
+    command = commands.parse_command(text)
+    if command is not None:
+        if await red_flags_off_loop(text):
+            return commands.as_text(text), None
+        return commands.rasa_text(command), command
+    if text.lstrip().startswith("/"):
+        return commands.as_text(text), None
+    return text, None
 
 
 class ObservedOutput(OutputChannel):
@@ -136,8 +207,12 @@ async def handle_turn(
         return
     if len(text) > MAX_MESSAGE_CHARS:
         logger.info("message over %d characters answered without the model", MAX_MESSAGE_CHARS)
-        flagged = await asyncio.get_running_loop().run_in_executor(None, red_flag_messages, text)
+        flagged = await red_flags_off_loop(text)
         await send_all(output, sender_id, flagged + replies.too_long_reply(catalogue, profile, MAX_MESSAGE_CHARS))
+        return
+    text, command = await text_for_rasa(text)
+    if not text:  # nothing but slashes
+        await send_all(output, sender_id, replies.empty_message_reply(catalogue, profile))
         return
     observed = ObservedOutput(output)
     message = UserMessage(text, observed, sender_id, input_channel=input_channel, metadata=metadata or {})
@@ -145,9 +220,21 @@ async def handle_turn(
         await asyncio.wait_for(on_new_message(message), timeout=TURN_TIMEOUT_SECONDS)
     except asyncio.TimeoutError:
         logger.error("turn took over %.0f s; sending the safe reply", TURN_TIMEOUT_SECONDS)
-    except Exception:
-        logger.exception("turn failed; sending the safe reply")
-    if not observed.sent_custom:
-        logger.warning("turn produced no reply (action server down?); sending the safe reply")
-        flagged = await asyncio.get_running_loop().run_in_executor(None, red_flag_messages, text)
-        await send_all(output, sender_id, flagged + replies.unavailable_reply(catalogue, profile))
+    except Exception as exc:  # the traceback could hold the message: type only
+        logger.error("turn failed (%s); sending the safe reply", type(exc).__name__)
+    if observed.sent_custom:
+        return
+    if command is not None and command.built_in:
+        # Rasa's own /restart and /session_start send nothing: greet the fresh conversation.
+        await send_all(output, sender_id, restart_reply(catalogue, profile))
+        return
+    logger.warning("turn produced no reply (action server down?); sending the safe reply")
+    flagged = await red_flags_off_loop(text)
+    await send_all(output, sender_id, flagged + replies.unavailable_reply(catalogue, profile))
+
+
+def restart_reply(catalogue, profile) -> List[dict]:
+    """The greeting with the topic menu, marked as the start of a fresh conversation."""
+    messages = replies.simple_reply(catalogue, profile, "greet", "greet", buttons=replies.menu_buttons(catalogue))
+    messages[0]["custom"]["restarted"] = True
+    return messages

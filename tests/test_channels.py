@@ -104,3 +104,107 @@ def test_non_string_messages_are_rejected(message):
 )
 def test_client_metadata_is_allow_listed(metadata, kept):
     assert safety.safe_metadata(metadata) == kept
+
+
+# -- slash commands (channels/commands.py) ---------------------------------------------------
+
+RED_FLAG_TEXT = "I have lost control of my bladder and I am numb between my legs"
+
+
+def recording(replies_with=None):
+    """An on_new_message that notes what Rasa would have been given."""
+    seen = []
+
+    async def handler(message):
+        seen.append(message.text)
+        if replies_with is not None:
+            await message.output_channel.send_response(message.sender_id, replies_with)
+
+    return handler, seen
+
+
+@pytest.mark.parametrize("payload", [
+    "/greet", "/gluteus_medius", "/tell_me_more", "/restart", "/session_start",
+    '/choose_option{"ordinal": "2"}', '/exercises{"exercise":"hip_drop"}', '/choose_option{"ordinal": 3}',
+])
+def test_exact_button_payloads_are_commands(payload):
+    assert safety.commands.parse_command(payload) is not None
+
+
+@pytest.mark.parametrize("text", [
+    "/greet@1.0 " + RED_FLAG_TEXT, '/gluteus_medius{"x":"y"} ' + RED_FLAG_TEXT, "/greet " + RED_FLAG_TEXT,
+    '/gluteus_medius{"x":"y"}', "/greet@0.9", "/no_such_intent", '/choose_option{"ordinal": "\u00b2"}',
+    '/choose_option{"ordinal": true}', '/choose_option{"ordinal": ["1"]}', '/choose_option{"ordinal": {"a": 1}}',
+    '/choose_option{}', '/choose_option{"ordinal": "2"', '/restart{"ordinal": "1"}', "/", "//greet", "/ greet",
+    '/choose_option{"ordinal": "' + "a" * 60 + '"}', "/greet\n" + RED_FLAG_TEXT,
+])
+def test_anything_else_starting_with_a_slash_is_text(text):
+    assert safety.commands.parse_command(text) is None
+
+
+@pytest.mark.parametrize("prefix", ["/greet@1.0 ", '/gluteus_medius{"x":"y"} ', "/greet ", "//", "/ / "])
+def test_slash_text_reaches_rasa_as_words_and_still_escalates(prefix):
+    handler, seen = recording()
+    messages = run_turn(prefix + RED_FLAG_TEXT, handler)  # the "model" is down: the safety net triages
+    assert seen and not seen[0].startswith("/") and seen[0].endswith(RED_FLAG_TEXT)
+    assert customs(messages)[0]["topic"] == "red_flag" and customs(messages)[0]["escalation"] == "emergency"
+
+
+def test_a_button_payload_reaches_rasa_unchanged():
+    handler, seen = recording({"text": "hi", "custom": {"topic": "greet", "escalation": "none"}})
+    run_turn('/choose_option{"ordinal": "2"}', handler)
+    assert seen == ['/choose_option{"ordinal":"2"}']
+
+
+def test_a_command_carrying_a_red_flag_goes_in_as_text():
+    handler, seen = recording()
+    run_turn('/greet{"body_part": "numb groin and I cannot control my bladder"}', handler)
+    assert seen and not seen[0].startswith("/")
+    handler, seen = recording()
+    run_turn('/greet{"body_part": "cant control my bladder"}', handler)
+    assert seen and not seen[0].startswith("/")
+
+
+def test_only_slashes_get_the_empty_message_reply():
+    handler, seen = recording()
+    messages = run_turn("///", handler)
+    assert seen == [] and customs(messages)[0]["topic"] == "clarify"
+
+
+@pytest.mark.parametrize("command", ["/restart", "/session_start"])
+def test_restart_and_session_start_get_the_greeting(command):
+    handler, seen = recording()  # Rasa's built-in actions send no bot message
+    messages = run_turn(command, handler)
+    assert seen == [command]
+    payload = customs(messages)[0]
+    assert payload["topic"] == "greet" and payload["escalation"] == "none" and payload["restarted"] is True
+    assert payload["content_version"] and messages[0].get("buttons")
+
+
+def test_a_failing_turn_logs_no_text(caplog):
+    marker = "zq-marker-31337"
+
+    async def leaky(message):
+        raise ValueError(f"failed on {message.text}")
+
+    with caplog.at_level("DEBUG"):
+        run_turn(f"my hip {marker}", leaky)
+    assert caplog.records and marker not in caplog.text
+
+
+# -- length cap and in-flight turns --------------------------------------------------------------
+
+def test_the_typed_message_cap_is_500_by_default():
+    assert safety.MAX_MESSAGE_CHARS == 500
+    handler, seen = recording()
+    messages = run_turn("hip " * 130, handler)
+    assert seen == [] and customs(messages)[-1]["too_long"] is True
+    messages = run_turn("I can't control my bladder and my groin is numb. " + "hip " * 130, handler)
+    assert customs(messages)[0]["topic"] == "red_flag" and customs(messages)[-1]["too_long"] is True
+
+
+def test_in_flight_admits_one_turn_per_sender():
+    gate = safety.InFlight()
+    assert gate.enter("a") and not gate.enter("a") and gate.enter("b")
+    gate.leave("a")
+    assert gate.enter("a") and "b" in gate
