@@ -3,8 +3,10 @@
 Run ``python -m assistant.validate`` (``make validate-content``; the tests run it too).
 It checks that
 
-* every content file has the shape its schema (``assistant/schema``) allows: no unknown
-  key, no wrong type, each problem reported with the file and line;
+* every content file has the shape its schema allows (``assistant/schema``; the red-flag
+  table's is ``assistant/triage/schema.py``): no unknown key, no wrong type, each problem
+  reported with the file and line;
+* the yes/no check questions of ``conversation.yml`` name red-flag ids that exist;
 * every content topic id of ``../shared/reply-contract.md`` has content: a title, an
   answer, sources that exist, follow-ups that exist, and no phone number or medicine dose;
 * every intent in ``domain.yml`` maps to a topic and has a rule, every action in the
@@ -207,9 +209,35 @@ def schema_files(root: Path = ROOT) -> List[Tuple[Path, Type[BaseModel]]]:
     return [(path, model) for path, model in files if path.exists()]
 
 
+def check_red_flag_schema(root: Path = ROOT) -> List[str]:
+    """content/red_flags.yml against the triage's own schema (``assistant.triage.schema``)."""
+    from assistant.triage.schema import problems as red_flag_problems  # pydantic only, no spaCy
+
+    path = root / "content" / "red_flags.yml"
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        return [f"{schema.display_path(path)}: not valid YAML ({exc})"]
+    return red_flag_problems(raw, schema.display_path(path), text)
+
+
 def check_schemas(root: Path = ROOT) -> List[str]:
     """Schema problems of every content file, as ``file:line: key.path: message``."""
-    return [str(p) for path, model in schema_files(root) for p in schema.check_file(path, model)]
+    found = [str(p) for path, model in schema_files(root) for p in schema.check_file(path, model)]
+    return found + check_red_flag_schema(root)
+
+
+def check_checks(root: Path = ROOT) -> List[str]:
+    """The yes/no check questions in conversation.yml are for red-flag ids that exist."""
+    wording = yaml.safe_load((root / "content" / "conversation.yml").read_text(encoding="utf-8")) or {}
+    rules = yaml.safe_load((root / "content" / "red_flags.yml").read_text(encoding="utf-8")) or {}
+    flag_ids = {f.get("id") for f in rules.get("flags") or [] if isinstance(f, dict)}
+    return [
+        f"conversation checks.{flag}: not a red-flag id in content/red_flags.yml"
+        for flag in wording.get("checks") or {}
+        if flag not in flag_ids
+    ]
 
 
 def check_lexicon(root: Path = ROOT) -> List[str]:
@@ -234,7 +262,8 @@ def validate(root: Path = ROOT) -> List[str]:
     if problems:  # the cross-file checks below assume well-formed files
         return problems
     catalogue = load_catalogue()
-    return check_catalogue(catalogue) + check_wording(catalogue) + check_domain(root) + check_lexicon(root)
+    cross_file = check_domain(root) + check_lexicon(root) + check_checks(root)
+    return check_catalogue(catalogue) + check_wording(catalogue) + cross_file
 
 
 def main() -> int:

@@ -169,7 +169,13 @@ def test_broken_yaml_and_non_mapping_are_problems_not_crashes():
 
 def test_validate_reports_schema_problems_with_file_and_line(tmp_path, monkeypatch):
     root = tmp_path
-    for relative in ("content/catalogue.yml", "content/conversation.yml", "content/lexicon.yml", "clinic/profile.yml"):
+    for relative in (
+        "content/catalogue.yml",
+        "content/conversation.yml",
+        "content/lexicon.yml",
+        "content/red_flags.yml",
+        "clinic/profile.yml",
+    ):
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(_text(relative), encoding="utf-8")
     (root / "clinic" / "examples").mkdir()
@@ -208,3 +214,47 @@ def test_schema_is_chosen_by_path():
     assert schema.schema_for(Path("/elsewhere/notes.yml")) is None
     with pytest.raises(ValueError):
         schema.check_file(Path("/elsewhere/notes.yml"))
+
+
+def _root_with(tmp_path, relative: str, text: str):
+    """A project root holding the shipped content files, one of them replaced by ``text``."""
+    for name in ("content/red_flags.yml", "content/conversation.yml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(_text(name), encoding="utf-8")
+    (tmp_path / relative).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_red_flag_table_misspelt_option_fails_naming_it(tmp_path):
+    """content/red_flags.yml has its schema in assistant/triage; the validator runs it."""
+    assert validate.check_red_flag_schema() == []
+    text = _text("content/red_flags.yml")
+    old = re.search(r"^(\s+)negatable:", text, flags=re.M)
+    broken = text[: old.start()] + old.group(1) + "negateable:" + text[old.end() :]
+    problems = validate.check_red_flag_schema(_root_with(tmp_path, "content/red_flags.yml", broken))
+    assert problems and "negateable" in problems[0], problems
+    assert problems[0].startswith(str(tmp_path / "content" / "red_flags.yml") + ":" + str(_line(broken, "negateable:")))
+
+
+def test_red_flag_table_unknown_flag_key_fails(tmp_path):
+    text = _text("content/red_flags.yml")
+    old = re.search(r"^(\s+)tier: emergency", text, flags=re.M)
+    broken = text[: old.start()] + old.group(1) + "teir: emergency" + text[old.end() :]
+    problems = validate.check_red_flag_schema(_root_with(tmp_path, "content/red_flags.yml", broken))
+    assert any("teir" in p for p in problems), problems
+
+
+def test_check_questions_must_name_red_flags(tmp_path):
+    text = _text("content/conversation.yml") + '\nchecks:\n  sadle_numbness: "Do you?"\n'
+    problems = validate.check_checks(_root_with(tmp_path, "content/conversation.yml", text))
+    assert problems == ["conversation checks.sadle_numbness: not a red-flag id in content/red_flags.yml"]
+    assert validate.check_checks() == []
+
+
+def test_profile_schema_covers_every_profile_field():
+    """A field added to ClinicProfile (crisis_line, website_origins, ...) needs its schema entry."""
+    from dataclasses import fields
+
+    from assistant.clinic import ClinicProfile
+
+    assert {f.name for f in fields(ClinicProfile)} <= set(ClinicProfileFile.__fields__)

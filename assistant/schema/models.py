@@ -6,7 +6,7 @@ silently dropped field. Cross-file rules (a follow-up names a topic, an intent h
 stay in ``assistant/validate.py``; these models check the shape of one file.
 """
 
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Union
 
 from pydantic import BaseModel, Extra, StrictInt, StrictStr, validator
 
@@ -148,5 +148,5 @@ class ClinicProfileFile(Strict):
     emergency_department: StrictStr = ""
     urgent_line: StrictStr = ""
     crisis_line: StrictStr = ""
-    # Origins allowed to embed the website widget (a list, or one space-separated line).
-    website_origins: Optional[Union[List[StrictStr], StrictStr]] = None
+    # Origins allowed to embed the website widget, as a list (assistant/origins.py).
+    website_origins: List[StrictStr] = []
