@@ -25,6 +25,20 @@ def _registry() -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
 # (front ends and the clarify reply use it).
 CONTENT_TOPICS, MENU = _registry()
 
+# The contract's conversation topic ids (reply-contract.md, "Conversation topics"): every
+# turn's ``custom.topic`` is one of these or a content topic.
+CONVERSATION_TOPIC_IDS = (
+    "red_flag",
+    "appointment",
+    "handoff",
+    "greet",
+    "goodbye",
+    "thanks",
+    "capabilities",
+    "clarify",
+    "out_of_scope",
+)
+
 # Conversation intents and the contract topic their reply carries.
 CONVERSATION_TOPICS = {
     "greet": "greet",

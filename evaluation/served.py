@@ -20,23 +20,13 @@ import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from assistant.topics import CONVERSATION_TOPIC_IDS
 from evaluation.common import ROOT
 from evaluation.metrics import TIER_RANK
 
 logger = logging.getLogger(__name__)
 
 ESCALATIONS = ("emergency", "urgent", "routine", "none")
-CONVERSATION_CONTRACT_TOPICS = (
-    "red_flag",
-    "appointment",
-    "handoff",
-    "greet",
-    "goodbye",
-    "thanks",
-    "capabilities",
-    "clarify",
-    "out_of_scope",
-)
 START_SECONDS = 420
 
 
@@ -47,7 +37,7 @@ def contract_violations(messages: Sequence[Dict[str, Any]], content_topics: Sequ
     customs = [m["custom"] for m in messages if isinstance(m.get("custom"), dict)]
     if not customs:
         return ["no custom payload"]
-    known = set(content_topics) | set(CONVERSATION_CONTRACT_TOPICS)
+    known = set(content_topics) | set(CONVERSATION_TOPIC_IDS)
     problems = []
     for custom in customs:
         topic = custom.get("topic")

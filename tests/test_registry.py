@@ -17,6 +17,7 @@ from assistant.catalogue import load_catalogue
 from assistant.paths import ROOT
 from assistant.topics import (
     CONTENT_TOPICS,
+    CONVERSATION_TOPIC_IDS,
     CONVERSATION_TOPICS,
     EXERCISE_TOPICS,
     FOLLOW_UP_INTENTS,
@@ -28,17 +29,6 @@ CATALOGUE_RAW = yaml.safe_load((ROOT / "content" / "catalogue.yml").read_text(en
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 INTENTS = [i if isinstance(i, str) else next(iter(i)) for i in DOMAIN["intents"]]
 JS_FILES = sorted((ROOT / "web" / "static").glob("*.js"))
-CONVERSATION_CONTRACT_TOPICS = {
-    "red_flag",
-    "appointment",
-    "handoff",
-    "greet",
-    "goodbye",
-    "thanks",
-    "capabilities",
-    "clarify",
-    "out_of_scope",
-}
 
 
 def _js_table(name: str):
@@ -72,11 +62,19 @@ def test_catalogue_topics_are_the_contract_topics():
     assert validate.contract_topics() == set(CONTENT_TOPICS)
 
 
+def test_conversation_topic_ids_are_the_contract_ones():
+    if not validate.CONTRACT.exists():
+        pytest.skip("../shared/reply-contract.md is not beside the project")
+    section = validate.CONTRACT.read_text(encoding="utf-8").split("Conversation topics", 1)[1]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    assert {t for row in rows for t in re.findall(r"`([a-z_]+)`", row.split("|")[1])} == set(CONVERSATION_TOPIC_IDS)
+
+
 def test_every_topic_is_a_domain_intent_and_every_intent_maps_to_a_topic():
     assert set(CONTENT_TOPICS) <= set(INTENTS)
     mapped = set(CONTENT_TOPICS) | set(CONVERSATION_TOPICS) | set(FOLLOW_UP_INTENTS)
     assert [i for i in INTENTS if i not in mapped] == []
-    assert set(CONVERSATION_TOPICS.values()) <= CONVERSATION_CONTRACT_TOPICS
+    assert set(CONVERSATION_TOPICS.values()) <= set(CONVERSATION_TOPIC_IDS)
 
 
 def test_the_content_rule_answers_exactly_the_catalogue_topics():
@@ -101,7 +99,7 @@ def test_front_end_topic_labels_name_registry_topics():
             assert len(listed) < 3, f"{path.name} lists topic ids {listed}: read them from the catalogue"
         return
     keys = _js_keys(table)
-    assert set(keys) <= set(CONTENT_TOPICS) | CONVERSATION_CONTRACT_TOPICS, set(keys) - set(CONTENT_TOPICS)
+    assert set(keys) <= set(CONTENT_TOPICS) | set(CONVERSATION_TOPIC_IDS), set(keys) - set(CONTENT_TOPICS)
     assert [t for t in CONTENT_TOPICS if t not in keys] == [], "every content topic needs a label"
 
 
@@ -136,3 +134,14 @@ def test_importing_the_action_server_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"], out.stderr
+
+
+def test_served_labels_come_from_the_registry():
+    """The front ends' /assistant.json: catalogue titles, red-flag ids, contract topic ids only."""
+    public_settings = pytest.importorskip("web.public_settings")
+    labels = public_settings.topic_labels()
+    catalogue = load_catalogue()
+    assert all(labels[t] == catalogue.title(t) for t in CONTENT_TOPICS)
+    assert set(labels) <= set(CONTENT_TOPICS) | set(CONVERSATION_TOPIC_IDS)
+    rules = yaml.safe_load((ROOT / "content" / "red_flags.yml").read_text(encoding="utf-8"))
+    assert set(public_settings.flag_labels()) == {f["id"] for f in rules["flags"]}
