@@ -187,9 +187,20 @@ def test_validate_reports_schema_problems_with_file_and_line(tmp_path, monkeypat
     )
 
 
-def test_profile_keys_other_helpers_add_are_accepted():
-    text = 'version: 1\ncrisis_line: "Lifeline on 13 11 14"\nwebsite_origins: ["https://example.org"]\n'
+def test_profile_schema_follows_the_profile_dataclass():
+    """Every ClinicProfile field is accepted with its type; nothing else is."""
+    from dataclasses import fields
+
+    from assistant.clinic import ClinicProfile
+
+    names = {f.name for f in fields(ClinicProfile)}
+    assert set(ClinicProfileFile.__fields__) == names | {"version"}
+    text = 'version: 1\nwebsite_origins: ["https://example.org"]\nname: "x"\n'
     assert schema.check_text(text, ClinicProfileFile, "p.yml") == []
+    (wrong,) = schema.check_text('website_origins: "https://example.org"\n', ClinicProfileFile, "p.yml")
+    assert wrong.loc == "website_origins" and "list" in wrong.message
+    if "crisis_line" not in names:  # until the loader reads it, the key would be ignored: an error
+        assert schema.check_text('crisis_line: "x"\n', ClinicProfileFile, "p.yml")
 
 
 def test_conversation_check_questions_are_accepted_and_checked():
@@ -249,12 +260,3 @@ def test_check_questions_must_name_red_flags(tmp_path):
     problems = validate.check_checks(_root_with(tmp_path, "content/conversation.yml", text))
     assert problems == ["conversation checks.sadle_numbness: not a red-flag id in content/red_flags.yml"]
     assert validate.check_checks() == []
-
-
-def test_profile_schema_covers_every_profile_field():
-    """A field added to ClinicProfile (crisis_line, website_origins, ...) needs its schema entry."""
-    from dataclasses import fields
-
-    from assistant.clinic import ClinicProfile
-
-    assert {f.name for f in fields(ClinicProfile)} <= set(ClinicProfileFile.__fields__)

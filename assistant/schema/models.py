@@ -6,9 +6,9 @@ silently dropped field. Cross-file rules (a follow-up names a topic, an intent h
 stay in ``assistant/validate.py``; these models check the shape of one file.
 """
 
-from typing import Dict, List, Union
+from typing import Any, Dict, List, Type, Union, get_args, get_origin, get_type_hints
 
-from pydantic import BaseModel, Extra, StrictInt, StrictStr, validator
+from pydantic import BaseModel, Extra, StrictInt, StrictStr, create_model, validator
 
 
 class Strict(BaseModel):
@@ -135,18 +135,26 @@ class LexiconFile(Strict):
 # --------------------------------------------------------------------------- clinic profile
 
 
-class ClinicProfileFile(Strict):
-    """clinic/profile.yml (and clinic/examples/*.yml): text shown to patients as written."""
+def _profile_schema() -> Type[BaseModel]:
+    """clinic/profile.yml's schema, derived from ``ClinicProfile`` (the fields the code reads).
 
-    version: StrictInt = 1
-    name: StrictStr = ""
-    phone: StrictStr = ""
-    booking_url: StrictStr = ""
-    hours: StrictStr = ""
-    address: StrictStr = ""
-    emergency_number: StrictStr = ""
-    emergency_department: StrictStr = ""
-    urgent_line: StrictStr = ""
-    crisis_line: StrictStr = ""
-    # Origins allowed to embed the website widget, as a list (assistant/origins.py).
-    website_origins: List[StrictStr] = []
+    A key the loader would ignore is an error; a field added to the dataclass (for example
+    ``crisis_line``) is accepted without a second list to keep in step. Text fields must be
+    YAML strings (an unquoted 000 would lose its zeros); tuple fields are lists of strings.
+    """
+    from assistant.clinic import ClinicProfile
+
+    spec: Dict[str, Any] = {"version": (StrictInt, 1)}
+    for name, hint in get_type_hints(ClinicProfile).items():
+        if hint is str:
+            spec[name] = (StrictStr, "")
+        elif get_origin(hint) is tuple and get_args(hint) == (str, ...):
+            spec[name] = (List[StrictStr], [])
+        else:
+            raise TypeError(f"ClinicProfile.{name}: no schema type for {hint!r}; add one here")
+    model: Type[BaseModel] = create_model("ClinicProfileFile", __base__=Strict, **spec)
+    model.__doc__ = "clinic/profile.yml (and clinic/examples/*.yml): text shown to patients as written."
+    return model
+
+
+ClinicProfileFile = _profile_schema()
