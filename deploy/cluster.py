@@ -215,7 +215,7 @@ class Cluster:
                 if "=" in line and not line.startswith("#"):
                     key, value = line.split("=", 1)
                     stored[key] = value
-        wanted = ["POSTGRES_PASSWORD", "REDIS_PASSWORD", "RASA_AUTH_TOKEN"]
+        wanted = ["POSTGRES_PASSWORD", "REDIS_PASSWORD", "RASA_AUTH_TOKEN", "ACTION_SERVER_TOKEN"]
         changed = False
         for key in wanted:
             if os.environ.get(key):
@@ -261,6 +261,11 @@ class Cluster:
 
     @property
     def base_url(self) -> str:
+        # HTTPS: plain HTTP on http_port only redirects (301), except /healthz.
+        return f"https://{self.s.listen_host}:{self.s.tls_port}"
+
+    @property
+    def http_url(self) -> str:
         return f"http://{self.s.listen_host}:{self.s.http_port}"
 
     @property
@@ -475,8 +480,10 @@ class Cluster:
             "TICKET_LOCK_LIFETIME": env.get("TICKET_LOCK_LIFETIME", "10"),
             "PYTHONUNBUFFERED": "1",
         })
-        # Secrets that a process does not need are not handed to it.
+        # Secrets that a process does not need are not handed to it. The action server and
+        # Rasa share ACTION_SERVER_TOKEN (serving/action_server.py checks, Rasa sends it).
         env.pop("RASA_AUTH_TOKEN", None)
+        env["ACTION_SERVER_TOKEN"] = self.secrets()["ACTION_SERVER_TOKEN"]
         return env
 
     def start_actions(self) -> None:
@@ -486,7 +493,10 @@ class Cluster:
         for key in ("POSTGRES_PASSWORD", "REDIS_PASSWORD"):
             env.pop(key, None)
         env["SANIC_HOST"] = self.s.listen_host
-        argv = [self.s.python, "-m", "rasa_sdk", "--actions", self.s.actions_package, "--port", str(self.s.actions_port)]
+        # serving/action_server.py: rasa_sdk's executor without its body-echoing errors,
+        # bounded inflate, ACTION_SERVER_TOKEN checked when set (Rasa then sends it).
+        argv = [self.s.python, "-m", "serving.action_server", "--actions", self.s.actions_package,
+                "--port", str(self.s.actions_port)]
         self._spawn("actions", argv, env, self.s.project_dir)
 
     def start_rasa(self, name: str) -> None:
@@ -588,7 +598,7 @@ class Cluster:
         if name.startswith("rasa-"):
             return http_get(self.rasa_url(name) + "/") == 200 and self.rasa_log_problem(name) is None
         if name == "nginx":
-            return http_get(self.base_url + "/healthz") == 200
+            return http_get(self.http_url + "/healthz") == 200
         raise ValueError(name)
 
     # Rasa falls back to an in-memory store with nothing but a warning when the configured

@@ -22,6 +22,8 @@ mkdir -p "$RUN_DIR"
 RUN_DIR=$(cd "$RUN_DIR" && pwd)
 
 export ACTION_SERVER_URL=${ACTION_SERVER_URL:-http://127.0.0.1:$ACTIONS_PORT/webhook}
+# Shared by the action server (checks it) and Rasa (sends it); a fresh one per start.
+export ACTION_SERVER_TOKEN=${ACTION_SERVER_TOKEN:-$("$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))')}
 export TRACKER_DB=${TRACKER_DB:-$RUN_DIR/tracker.db}
 export CLINIC_PROFILE=${CLINIC_PROFILE:-$ROOT/clinic/profile.yml}
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
@@ -57,7 +59,9 @@ wait_for() { # name, url, seconds
 }
 
 # shellcheck disable=SC2086
-start actions "$VENV/bin/rasa" run actions --actions actions --port "$ACTIONS_PORT"
+# serving/action_server.py (not `rasa run actions`): loopback only, errors without the
+# tracker, ACTION_SERVER_TOKEN checked when set (the Rasa server then sends it).
+SANIC_HOST=127.0.0.1 start actions "$VENV/bin/python" -m serving.action_server --actions actions --port "$ACTIONS_PORT"
 start rasa "$VENV/bin/rasa" run --model "$MODEL" --port "$RASA_PORT" --interface "$BIND" \
   --credentials credentials.yml --endpoints endpoints.yml --cors $CORS_ORIGINS
 if [ -f web/serve.py ]; then

@@ -24,6 +24,14 @@ def pytest_collection_modifyitems(session, config, items):
     items.sort(key=lambda item: 1 if item.get_closest_marker("last") else 0)
 
 
+def trust_the_cluster_certificate(handle) -> None:
+    """nginx serves the channels on HTTPS (plain HTTP redirects) with a self-signed
+    certificate: requests, socket.io and websocket clients of the tests trust it."""
+    cert = os.environ.get("TLS_CERT") or str(handle.s.tls_dir / "localhost.crt")
+    os.environ["REQUESTS_CA_BUNDLE"] = cert
+    os.environ["WEBSOCKET_CLIENT_CA_BUNDLE"] = cert
+
+
 @pytest.fixture(scope="session")
 def cluster():
     settings = Settings()
@@ -33,6 +41,7 @@ def cluster():
     if os.environ.get("PROD_TEST_REUSE") == "1":
         handle.wait_healthy(handle.components(), timeout=30)
         handle.log_offsets = log_sizes(handle)
+        trust_the_cluster_certificate(handle)
         yield handle
         return
     busy = handle.busy_ports()
@@ -46,6 +55,7 @@ def cluster():
         handle.down()
         raise
     handle.startup_seconds = time.monotonic() - t0
+    trust_the_cluster_certificate(handle)
     yield handle
     handle.down()
 

@@ -40,6 +40,15 @@ _numbers = itertools.count()
 LEDGER = {}
 
 
+def cluster_certificate():
+    """The local cluster's self-signed certificate (nginx serves HTTPS; plain HTTP redirects)."""
+    if os.environ.get("REQUESTS_CA_BUNDLE"):
+        return os.environ["REQUESTS_CA_BUNDLE"]
+    state = os.environ.get("PROD_DIR") or os.path.join(os.path.dirname(__file__), "..", "..", "build", "prod")
+    cert = os.path.join(state, "tls", "localhost.crt")
+    return cert if os.path.exists(cert) else True
+
+
 class SourceAddressAdapter(HTTPAdapter):
     def __init__(self, source_ip, **kwargs):
         self.source_ip = source_ip
@@ -59,6 +68,7 @@ class Patient(HttpUser):
         self.client.mount("http://", adapter)
         self.client.mount("https://", adapter)
         self.client.trust_env = False
+        self.client.verify = cluster_certificate()
         self.new_conversation()
 
     def new_conversation(self):

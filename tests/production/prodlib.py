@@ -5,6 +5,7 @@ Everything talks to loopback only (127.0.0.0/8); every loop here is bounded in c
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import uuid
@@ -57,6 +58,7 @@ class SourceAddressAdapter(HTTPAdapter):
 def session_from(source_ip: Optional[str] = None) -> requests.Session:
     session = requests.Session()
     session.trust_env = False  # never a proxy: loopback only
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or True  # the cluster's own TLS certificate
     if source_ip:
         adapter = SourceAddressAdapter(source_ip)
         session.mount("http://", adapter)
@@ -175,6 +177,7 @@ def sio_client(origin: Optional[str] = None, **kwargs):
     import socketio
 
     ws_options = {"origin": origin} if origin else {"suppress_origin": True}
+    kwargs.setdefault("http_session", session_from())  # verifies the cluster's TLS certificate
     return socketio.Client(reconnection=False, websocket_extra_options=ws_options, **kwargs)
 
 

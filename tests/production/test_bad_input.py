@@ -35,6 +35,10 @@ ODD_TEXTS = [
     ("over-char-limit", "hip pain " * 300),
     ("numbers-only", "1234567890"),
     ("punctuation-only", "?!?!...,,,;;"),
+    ("slash-only", "/"),
+    ("slash-version", "/greet@1.0 hello there"),
+    ("slash-bad-entities", '/choose_option{"ordinal": "\u00b2"}'),
+    ("slash-unknown", "/does_not_exist{} hi"),
 ]
 
 # (id, raw body) - malformed requests: answered with a 4xx.
@@ -127,6 +131,36 @@ def test_other_content_types(base, content_type):
     body = json.dumps({"sender": new_sender(), "message": "hello"})
     resp = http.post(base + WEBHOOK, data=body, headers={"Content-Type": content_type}, timeout=60)
     assert resp.status_code == 200 or 400 <= resp.status_code < 500
+    assert resp.status_code == 415  # JSON only: no cross-site post without a CORS preflight
+
+
+def test_one_sender_many_requests_get_a_quick_429(base):
+    """30 concurrent requests for one conversation: one is answered, the others are told
+    at once to wait (429), none waits in a queue for the turn timeout."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sender = new_sender()
+    body = json.dumps({"sender": sender, "message": "which exercises help"}).encode()
+    with ThreadPoolExecutor(30) as pool:
+        results = list(pool.map(lambda n: session_from(patient_ip(200 + n)).post(
+            base + WEBHOOK, data=body, headers={"Content-Type": "application/json"}, timeout=30), range(30)))
+    codes = [r.status_code for r in results]
+    assert 200 in codes and 429 in codes and all(c in {200, 429} for c in codes), codes
+    assert max(r.elapsed.total_seconds() for r in results) < 10
+
+
+@pytest.mark.parametrize("prefix", ["/greet@1.0 ", '/gluteus_medius{"x":"y"} ', "/greet "])
+def test_a_leading_slash_command_cannot_skip_triage(base, prefix):
+    time.sleep(0.05)
+    text = prefix + "I have lost control of my bladder and I am numb between my legs"
+    reply = chat(base, new_sender(), text, session=session_from(patient_ip(242)))
+    assert reply.status == 200 and reply.escalations[0] == "emergency" and reply.topics[0] == "red_flag"
+
+
+@pytest.mark.parametrize("command", ["/restart", "/session_start"])
+def test_built_in_commands_greet(base, command):
+    reply = chat(base, new_sender(), command, session=session_from(patient_ip(243)))
+    assert reply.status == 200 and reply.topics[0] == "greet" and not reply.safe_net
 
 
 def test_cluster_still_serves_everybody_after_the_bad_input(cluster, direct):
@@ -223,7 +257,7 @@ def test_socketio_invalid_frames_close_only_that_connection(cluster, sio_base):
     drops that connection; everybody else carries on."""
     import websocket
 
-    url = sio_base.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    url = sio_base.replace("https://", "wss://").replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
     for frame, opcode in [(b"\xff\xfe\xc3\x28", websocket.ABNF.OPCODE_TEXT), (b"4garbage\x00", websocket.ABNF.OPCODE_TEXT),
                           (b'42["user_uttered",', websocket.ABNF.OPCODE_TEXT), (b"\x00\x01binary", websocket.ABNF.OPCODE_BINARY)]:
         ws = websocket.create_connection(url, timeout=10, suppress_origin=True)

@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 
+import psutil
 import pytest
 
 from prodlib import WEBHOOK, chat, log_files, new_sender, patient_ip, session_from, sio_client
@@ -45,6 +46,9 @@ def test_logs_at_info_hold_no_message_text(cluster):
         f"my buttock hurts when I sit {marker}",
         f"I suddenly can't feel my groin {marker} and I can't control my bladder",
         f"what exercises help {marker} " * 200,   # over the channel's length limit
+        f"/greet@1.0 {marker} I have lost control of my bladder",   # slash text: never logged at WARNING
+        f'/gluteus_medius{{"x":"y"}} {marker}',
+        f'/choose_option{{"ordinal": "\u00b2"}} {marker}',
     ]
     for base in [cluster.base_url, *rasa_urls]:
         for text in texts:
@@ -73,6 +77,17 @@ def test_logs_at_info_hold_no_message_text(cluster):
         client.sleep(3)
     finally:
         client.disconnect()
+    # an action that fails: a forged call the action server cannot run (it must not echo
+    # or log the tracker), then a real turn after a question with an ordinal that is a digit
+    # but no decimal ("\u00b2")
+    token = psutil.Process(cluster.pid("actions")).environ().get("ACTION_SERVER_TOKEN", "")
+    forged = {"next_action": "action_answer_topic", "tracker": {"latest_message": {"text": marker}}, "domain": {}}
+    resp = http.post(f"http://{cluster.s.listen_host}:{cluster.s.actions_port}/webhook", json=forged, timeout=10,
+                     headers={"Authorization": f"Bearer {token}"} if token else {})
+    assert resp.status_code == 500 and marker not in resp.text
+    sender = new_sender()
+    chat(cluster.base_url, sender, f"which exercises help {marker}", session=http)
+    chat(cluster.base_url, sender, '/choose_option{"ordinal": "\u00b2"}', session=http)
     # a turn that fails: the action server is down
     cluster.kill("actions")
     try:
@@ -86,5 +101,7 @@ def test_logs_at_info_hold_no_message_text(cluster):
     logs = session_logs(cluster)
     assert any(" INFO " in text for name, text in logs.items() if name.startswith("rasa-")), "Rasa logs at INFO"
     leaks = {name: marker for name, text in logs.items() if marker in text}
+    leaks.update({name: "Failed to parse arguments" for name, text in logs.items() if "Failed to parse arguments" in text})
+    leaks.update({name: "request_body" for name, text in logs.items() if "request_body" in text})
     leaks.update({name: phrase for name, text in logs.items() for phrase in OTHER_TESTS_PHRASES if phrase in text})
     assert leaks == {}, f"message text in the logs: {leaks}"

@@ -190,3 +190,69 @@ def test_the_widget_makes_random_uuids():
     text = "\n".join(p.read_text(errors="replace") for p in sources)
     assert re.search(r"\.(randomUUID|getRandomValues)\(", text)
     assert "Math.random" not in text
+
+
+# -- plain HTTP, the action server ---------------------------------------------------------------
+
+@pytest.mark.parametrize("method,path", [("POST", WEBHOOK), ("GET", "/socket.io/?EIO=4&transport=polling"),
+                                         ("POST", "/webhooks/rest/forget"), ("GET", "/")])
+def test_plain_http_redirects_to_https(cluster, method, path):
+    resp = requests.request(method, cluster.http_url + path, json={"sender": new_sender(), "message": "hi"},
+                            allow_redirects=False, timeout=10)
+    assert resp.status_code == 301
+    assert resp.headers["Location"] == f"https://{cluster.s.listen_host}:{cluster.s.tls_port}{path}"
+
+
+def test_the_health_check_stays_on_plain_http(cluster):
+    assert requests.get(cluster.http_url + "/healthz", allow_redirects=False, timeout=10).status_code == 200
+
+
+def actions_url(cluster):
+    return f"http://{cluster.s.listen_host}:{cluster.s.actions_port}"
+
+
+def action_token(cluster):
+    return psutil.Process(cluster.pid("actions")).environ().get("ACTION_SERVER_TOKEN", "")
+
+
+def test_the_action_server_is_the_hardened_entry_point(cluster):
+    cmdline = " ".join(psutil.Process(cluster.pid("actions")).cmdline())
+    assert "serving.action_server" in cmdline, cmdline
+
+
+def test_the_action_server_wants_the_token_when_one_is_set(cluster):
+    token = action_token(cluster)
+    if not token:
+        pytest.skip("this cluster runs the action server without ACTION_SERVER_TOKEN")
+    assert requests.get(actions_url(cluster) + "/actions", timeout=10).status_code == 401
+    assert requests.post(actions_url(cluster) + "/webhook", json={"next_action": "action_greet", "tracker": {}},
+                         timeout=10).status_code == 401
+    assert requests.get(actions_url(cluster) + "/health", timeout=10).status_code == 200
+    # ...and Rasa sends it: a whole turn works
+    assert requests.post(cluster.base_url + WEBHOOK, json={"sender": new_sender(), "message": "hello"},
+                         timeout=60).status_code == 200
+
+
+def test_an_action_error_echoes_nothing(cluster):
+    """A forged call whose tracker makes the action fail: a short 500, not the tracker."""
+    marker = "zq" + uuid.uuid4().hex[:12]
+    token = action_token(cluster)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body = {"next_action": "action_greet", "tracker": {"latest_message": {"text": marker}}, "domain": {}}
+    resp = requests.post(actions_url(cluster) + "/webhook", json=body, headers=headers, timeout=10)
+    assert resp.status_code == 500 and marker not in resp.text and "request_body" not in resp.text
+
+
+@pytest.mark.parametrize("encoding", ["deflate", "gzip", "br"])
+def test_compressed_bodies_are_bounded(cluster, encoding):
+    import gzip
+    import zlib
+
+    token = action_token(cluster)
+    headers = {"Content-Encoding": encoding, "Content-Type": "application/json",
+               **({"Authorization": f"Bearer {token}"} if token else {})}
+    bomb = b'{"pad": "' + b" " * 200_000_000 + b'"}'
+    packed = gzip.compress(bomb, 9) if encoding == "gzip" else zlib.compress(bomb, 9)
+    resp = requests.post(actions_url(cluster) + "/webhook", data=packed, headers=headers, timeout=10)
+    assert resp.status_code in {413, 415}
+    assert psutil.Process(cluster.pid("actions")).memory_info().rss < 600_000_000
