@@ -173,7 +173,9 @@ class SafeSocketIOInput(SocketIOInput):
         warm_up()
         origins = allowed_origins()  # raises OriginError (a clear start-up error) when malformed
         logger.info("socket.io: allowed origins %s", " ".join(origins))
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origins, max_http_buffer_size=MAX_FRAME_BYTES)
+        # cors_allowed_origins=[]: engine.io adds no CORS headers of its own (Rasa's --cors,
+        # made from the same list, does; two would clash); the origin is checked on connect.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=MAX_FRAME_BYTES)
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         book = SessionBook(os.environ.get("SOCKETIO_SESSION_SECRET"))
@@ -187,7 +189,9 @@ class SafeSocketIOInput(SocketIOInput):
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
             if not is_allowed(environ.get("HTTP_ORIGIN"), origins):
-                logger.warning("socket.io: connection from an origin not allowed refused")
+                logger.warning(
+                    "socket.io: connection refused: origin %.100r is not allowed", environ.get("HTTP_ORIGIN")
+                )
                 raise ConnectionRefusedError("origin not allowed")
             return True
 

@@ -31,6 +31,7 @@ X-Content-Type-Options, Referrer-Policy and friends. Requests are logged as meth
 The listen backlog is 128 and every connection has a socket time-out (SOCKET_TIMEOUT
 seconds), so a burst of connections is served quickly and idle ones do not hold threads.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -190,13 +191,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Security-Policy", csp)
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
-        self.send_header(
-            "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
-        )
+        self.send_header("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         self.send_header("Cross-Origin-Opener-Policy", "same-origin")
 
-    def _send(self, status: int, body: bytes, ctype: str, *, static: bool = False,
-              head: bool = False) -> None:
+    def _send(self, status: int, body: bytes, ctype: str, *, static: bool = False, head: bool = False) -> None:
         rasa_url = self.settings.rasa_url_for(self.headers.get("Host"))
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -256,7 +254,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/favicon.ico":
             path = "/static/favicon.svg"
         if path.startswith("/static/"):
-            file = self._static_file(path[len("/static/"):])
+            file = self._static_file(path[len("/static/") :])
             if file is None:
                 self._error(404, head)
                 return
@@ -269,8 +267,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _qr(self, path: str, head: bool) -> None:
         p = self.settings.profile
-        data = p["booking_url"] if path == "/qr/booking.svg" else (
-            "tel:" + re.sub(r"[^0-9+]", "", p["clinic_phone"]) if p["clinic_phone"] else "")
+        data = (
+            p["booking_url"]
+            if path == "/qr/booking.svg"
+            else ("tel:" + re.sub(r"[^0-9+]", "", p["clinic_phone"]) if p["clinic_phone"] else "")
+        )
         if not data:
             self._error(404, head)
             return
@@ -308,8 +309,7 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     ap.add_argument("--port", type=int, default=int(env.get("WEB_PORT", "8080")))
     ap.add_argument("--rasa-url", default=env.get("RASA_URL", ""))
     ap.add_argument("--rasa-port", default=env.get("RASA_PORT", "5005"))
-    ap.add_argument("--transport", choices=("rest", "socketio"),
-                    default=env.get("WEB_TRANSPORT", "rest") or "rest")
+    ap.add_argument("--transport", choices=("rest", "socketio"), default=env.get("WEB_TRANSPORT", "rest") or "rest")
     ap.add_argument("--clinic-profile", default=env.get("CLINIC_PROFILE", "clinic/profile.yml"))
     ap.add_argument("--kiosk-idle", type=int, default=int(env.get("KIOSK_IDLE_SECONDS", "90")))
     return ap.parse_args(argv)
@@ -323,8 +323,7 @@ def main(argv: Optional[list] = None) -> int:
     args = parse_args(argv)
     server = make_server(args)
     host = args.host if args.host not in ("0.0.0.0", "::") else "localhost"
-    print(f"web: widget demo http://{host}:{args.port}/  kiosk http://{host}:{args.port}/kiosk",
-          flush=True)
+    print(f"web: widget demo http://{host}:{args.port}/  kiosk http://{host}:{args.port}/kiosk", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -45,6 +45,10 @@ CHROMIUM_ARGS = [
 RASA_PORT = int(os.environ.get("BROWSER_RASA_PORT", "5205"))
 ACTIONS_PORT = int(os.environ.get("BROWSER_ACTIONS_PORT", "5255"))
 WEB_PORT = int(os.environ.get("BROWSER_WEB_PORT", "8280"))
+# The clinic's own website in the embedding tests (tests/browser/test_embedding.py): an
+# origin allowed through the one origins setting (WEBSITE_ORIGINS), and one that is not.
+SITE_PORT = int(os.environ.get("BROWSER_SITE_PORT", "8281"))
+OTHER_SITE_PORT = int(os.environ.get("BROWSER_OTHER_SITE_PORT", "8282"))
 RUN_DIR = ROOT / "build" / "browser-run"
 PROFILE = HERE / "fixtures" / "clinic-profile.yml"
 BACKEND = os.environ.get("BROWSER_BACKEND", "real")
@@ -82,6 +86,15 @@ def wait_until(check, seconds: float, what: str, log: Optional[Path] = None) -> 
     raise RuntimeError(f"{what} not ready after {seconds:.0f}s\n{tail}")
 
 
+def allowed_origins_cli(env: Dict[str, str]) -> str:
+    done = subprocess.run([sys.executable, "-m", "assistant.origins"], cwd=ROOT,
+                          env=dict(env, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
+                          timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError("python -m assistant.origins failed: " + done.stderr)
+    return done.stdout.strip()
+
+
 class Stack:
     """The running servers. `stop_rasa()` / `start()` serve the server-down test."""
 
@@ -97,9 +110,12 @@ class Stack:
             CLINIC_PROFILE=str(PROFILE),
             BIND=HOST,
             PUBLIC_HOST=HOST,
-            CORS_ORIGINS=f"http://{HOST}:{WEB_PORT} http://localhost:{WEB_PORT}",
+            WEBSITE_ORIGINS=f"http://{HOST}:{SITE_PORT}",
             LOG_LEVEL="INFO",
         )
+        # Rasa's CORS list is made the way the launch scripts make it: by the one origins
+        # setting's command line (own origins + clinic profile + WEBSITE_ORIGINS).
+        self.env["CORS_ORIGINS"] = allowed_origins_cli(self.env)
         self._fakes: Dict[str, subprocess.Popen] = {}
 
     # -- real stack: scripts/run.sh and scripts/stop.sh

@@ -157,6 +157,12 @@ def serve_with_socketio(port: int) -> None:
             msg["recipient_id"] = data.get("sender", "")
         return cors(request, response.json(messages))
 
+    @app.route("/webhooks/rest/forget", methods=["POST", "OPTIONS"])
+    async def forget(request):  # channels/rest.py: the kiosk's "start over"
+        if request.method == "OPTIONS":
+            return cors(request, response.empty())
+        return cors(request, response.json({"forgotten": True}))
+
     @app.get("/")
     async def hello(request):
         return response.text("Hello from fake Rasa")
