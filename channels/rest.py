@@ -32,7 +32,14 @@ from sanic.response import HTTPResponse
 
 from channels.forget import NotSupported, forget
 from channels.safety import (
-    BadRequest, InFlight, check_message, check_sender, handle_turn, safe_metadata, start_worker, warm_up,
+    BadRequest,
+    InFlight,
+    check_message,
+    check_sender,
+    handle_turn,
+    safe_metadata,
+    start_worker,
+    warm_up,
 )
 
 logger = logging.getLogger(__name__)

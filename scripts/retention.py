@@ -32,7 +32,6 @@ For cron (daily at 03:15):
     15 3 * * *  cd /srv/assistant && .venv/bin/python scripts/retention.py --days 30 >> /var/log/assistant-retention.log 2>&1
 """
 import argparse
-import calendar
 import os
 import re
 import sys

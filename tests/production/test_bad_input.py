@@ -5,7 +5,6 @@ import json
 import time
 
 import pytest
-
 from prodlib import WEBHOOK, chat, new_sender, patient_ip, session_from, sio_client
 
 LONG = "my hip hurts " * 8_000  # ~100 kB

@@ -11,7 +11,6 @@ import uuid
 
 import psutil
 import pytest
-
 from prodlib import WEBHOOK, chat, log_files, new_sender, patient_ip, session_from, sio_client
 
 # Phrases the other production tests send; none may show up in a log.

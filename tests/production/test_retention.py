@@ -8,7 +8,6 @@ import time
 
 import pytest
 import sqlalchemy as sa
-
 from prodlib import REPO, chat, new_sender
 
 SCRIPT = REPO / "scripts" / "retention.py"

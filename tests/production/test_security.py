@@ -7,7 +7,6 @@ import uuid
 import psutil
 import pytest
 import requests
-
 from prodlib import WEBHOOK, new_sender, sio_client
 
 ALLOWED = "http://localhost:8080"

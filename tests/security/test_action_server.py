@@ -9,7 +9,6 @@ import zlib
 import psutil
 import pytest
 import requests
-
 from servers import ACTIONS_PORT, action_server
 
 URL = f"http://127.0.0.1:{ACTIONS_PORT}"

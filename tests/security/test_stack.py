@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-
 from servers import MODEL, RASA_PORT, action_server, rasa_server
 
 URL = f"http://127.0.0.1:{RASA_PORT}"
