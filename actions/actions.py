@@ -15,7 +15,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from assistant import replies
+from assistant import followups, replies
 from assistant.catalogue import Catalogue, load_catalogue
 from assistant.clinic import ClinicProfile, load_profile
 from assistant.topics import CONTENT_TOPICS, EXERCISE_TOPICS, entity_values, resolve_topic
@@ -56,21 +56,43 @@ def ranked_content_topics(tracker: Tracker, min_confidence: float = 0.0) -> List
 def co_question(tracker: Tracker) -> Optional[str]:
     """The content question that came with a red flag, if the message asks one clearly.
 
-    The classifier is trained on red-flag descriptions too, so with a red flag in the
-    message most of its confidence sits on ``red_flag``; what is left is shared among the
-    other intents, and the question is the one that clearly leads that share.
+    The topic classifier has no red_flag class (the learned red-flag head is separate), so
+    its ranking is the question's own; the question is the content topic that clearly leads
+    it, unless the FallbackClassifier judged the classifier unsure. (A ``red_flag`` entry,
+    from a model trained before the two heads, is left out.)
     """
     latest = tracker.latest_message or {}
     if not QUESTION_CUE.search(latest.get("text") or ""):
         return None
     ranking = latest.get("classifier_ranking") or latest.get("intent_ranking") or []
-    ranking = [r for r in ranking if r.get("name") != "red_flag"]
+    if ranking and ranking[0].get("name") == "nlu_fallback":
+        return None  # the classifier itself was unsure what was asked
+    ranking = [r for r in ranking if r.get("name") not in ("red_flag", "nlu_fallback")]
     total = sum(r.get("confidence") or 0.0 for r in ranking)
     if not ranking or total <= 0 or ranking[0].get("name") not in CONTENT_TOPICS:
         return None
     if (ranking[0].get("confidence") or 0.0) / total >= CO_QUESTION_SHARE:
         return ranking[0]["name"]
     return None
+
+
+LAST_RESORT_TEXT = "Sorry, I can't answer right now. Please contact the clinic."
+
+
+def last_resort_payload(latest: dict) -> dict:
+    """The contract payload when even the content failed to load (no numbers: none known)."""
+    flags = [str(f.get("flag")) for f in latest.get("red_flags") or [] if isinstance(f, dict)]
+    escalation = "emergency" if flags else "none"
+    return {"topic": "red_flag" if flags else "handoff", "escalation": escalation, "flags": flags or None, "unavailable": True}
+
+
+def answered_topic(messages: List[dict]) -> str:
+    """The content topic a turn answers (for the check question's payload)."""
+    for message in messages:
+        topic = (message.get("custom") or {}).get("topic")
+        if topic in CONTENT_TOPICS:
+            return topic
+    return "when_to_see_clinician"
 
 
 def answered(topic_id: str, messages: List[dict]) -> Reply:
@@ -92,20 +114,23 @@ class ReplyAction(Action, abc.ABC):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        """Send this turn's messages. Never raises: a failure becomes the safe reply."""
         started = time.perf_counter()
-        catalogue, profile = load_catalogue(), load_profile()
-        messages, events = self.reply(tracker, catalogue, profile)
         latest = tracker.latest_message or {}
-        escalated = any((m.get("custom") or {}).get("topic") == "red_flag" for m in messages)
-        if latest.get("red_flags") and not escalated:
-            # Whatever intent and rule brought us here, a red flag is escalated first.
-            messages = replies.red_flag_reply(catalogue, profile, latest["red_flags"]) + messages
-        elif latest.get("red_flag_mention") and not escalated:
-            messages.append(replies.safety_net(catalogue, profile))
-        if not tracker.get_slot("disclaimer_shown"):
-            messages.append(replies.disclaimer(catalogue, profile))
-            events.append(SlotSet("disclaimer_shown", True))
-        for message in replies.stamp(messages, catalogue):
+        try:
+            catalogue, profile = load_catalogue(), load_profile()
+        except Exception as exc:  # the content itself is broken: still never silence
+            logger.error("action=%s failed loading content: %s", self.name(), type(exc).__name__)
+            dispatcher.utter_message(text=LAST_RESORT_TEXT, json_message=last_resort_payload(latest))
+            return []
+        try:
+            messages, events = self.turn(tracker, catalogue, profile)
+        except Exception as exc:
+            # One line, the action and the exception type only: no message text, no tracker.
+            logger.error("action=%s failed: %s", self.name(), type(exc).__name__)
+            messages = replies.stamp(replies.safe_reply(catalogue, profile, latest.get("red_flags") or []), catalogue)
+            events = []
+        for message in messages:
             dispatcher.utter_message(
                 text=message.get("text"),
                 buttons=message.get("buttons") or [],
@@ -118,6 +143,42 @@ class ReplyAction(Action, abc.ABC):
             replies.highest_escalation(messages), (time.perf_counter() - started) * 1000,
         )
         return events
+
+    def turn(self, tracker: Tracker, catalogue: Catalogue, profile: ClinicProfile) -> Reply:
+        """The reply with red-flag precedence, check question, safety net and disclaimer.
+
+        Precedence: a red flag the rules found is escalated first (crisis before any
+        other); otherwise a flag only the learned head suspects gets the check question
+        first; otherwise a hypothetical mention adds the safety net after the answer.
+        """
+        messages, events = self.reply(tracker, catalogue, profile)
+        latest = tracker.latest_message or {}
+        escalated = any((m.get("custom") or {}).get("topic") == "red_flag" for m in messages)
+        check = latest.get("red_flag_check")
+        if latest.get("red_flags") and not escalated:
+            # Whatever intent and rule brought us here, a red flag is escalated first.
+            messages = replies.escalation_reply(catalogue, profile, latest["red_flags"]) + messages
+        elif check and not escalated and self.asks_checks:
+            asked = replies.check_reply(catalogue, profile, check, answered_topic(messages))
+            if asked:
+                # With no clear question (fallback), the check question is the whole reply.
+                messages = asked + ([] if self.name() == "action_clarify" else messages)
+                events.append(SlotSet("pending_check", check))
+            else:
+                messages.append(replies.safety_net(catalogue, profile))
+        elif latest.get("red_flag_mention") and not escalated:
+            messages.append(replies.safety_net(catalogue, profile))
+        if tracker.get_slot("pending_check") and not any(
+            isinstance(e, dict) and e.get("name") == "pending_check" for e in events
+        ):
+            events.append(SlotSet("pending_check", None))  # the patient moved on
+        if not tracker.get_slot("disclaimer_shown"):
+            messages.append(replies.disclaimer(catalogue, profile))
+            events.append(SlotSet("disclaimer_shown", True))
+        return replies.stamp(messages, catalogue), events
+
+    # Actions that answer a check question themselves (yes/no) do not ask a new one.
+    asks_checks = True
 
 
 class ActionAnswerTopic(ReplyAction):
@@ -141,6 +202,10 @@ class ActionTellMeMore(ReplyAction):
         return "action_tell_me_more"
 
     def reply(self, tracker, catalogue, profile) -> Reply:
+        entities = latest_entities(tracker)
+        if entity_values(entities, "ordinal") or followups.named_topics(entities):
+            # "more about the second": the offered topic it names, not the last one.
+            return ActionChooseOption().reply(tracker, catalogue, profile)
         topic_id = tracker.get_slot("last_topic")
         if not topic_id or not catalogue.topic(topic_id):
             return replies.simple_reply(
@@ -150,25 +215,28 @@ class ActionTellMeMore(ReplyAction):
 
 
 class ActionChooseOption(ReplyAction):
-    """"The second one", "how do I do the first one": picks from the last follow-ups."""
+    """"The last one", "number four", "the other one", "what about crab walks?": picks
+    from the last follow-ups (``assistant/followups.py`` resolves which)."""
 
     def name(self) -> Text:
         return "action_choose_option"
 
     def reply(self, tracker, catalogue, profile) -> Reply:
-        entities = latest_entities(tracker)
         offered = [t for t in tracker.get_slot("offered") or [] if catalogue.topic(t)]
-        named = [EXERCISE_TOPICS[v] for v in entity_values(entities, "exercise") if v in EXERCISE_TOPICS]
-        ordinals = [int(v) for v in entity_values(entities, "ordinal") if str(v).isdigit()]
-        topic_id = None
-        if len(named) == 1:
-            topic_id = named[0]
-        elif ordinals and 1 <= ordinals[0] <= len(offered):
-            topic_id = offered[ordinals[0] - 1]
-        if topic_id is None:
+        topic_id = followups.resolve_followup(
+            (tracker.latest_message or {}).get("text") or "",
+            latest_entities(tracker),
+            offered,
+            last_topic=tracker.get_slot("last_topic"),
+            picked_from=tracker.get_slot("choices") or [],
+        )
+        if topic_id is None or not catalogue.topic(topic_id):
             buttons = replies.topic_buttons(catalogue, offered) or replies.menu_buttons(catalogue)
             return replies.simple_reply(catalogue, profile, "choose_unknown", "clarify", buttons=buttons), []
-        return answered(topic_id, replies.topic_reply(catalogue, profile, topic_id))
+        messages, events = answered(topic_id, replies.topic_reply(catalogue, profile, topic_id))
+        if topic_id in offered:
+            events.append(SlotSet("choices", offered))  # for "the other one" next
+        return messages, events
 
 
 class ActionAffirm(ReplyAction):
@@ -177,7 +245,15 @@ class ActionAffirm(ReplyAction):
     def name(self) -> Text:
         return "action_affirm"
 
+    asks_checks = False
+
     def reply(self, tracker, catalogue, profile) -> Reply:
+        check = tracker.get_slot("pending_check")
+        if isinstance(check, dict) and check.get("flag"):
+            # "Yes" to a check question: the full emergency/urgent reply for that flag.
+            finding = {k: check.get(k) for k in ("flag", "tier", "watch_for")}
+            messages = replies.escalation_reply(catalogue, profile, [finding])
+            return messages, [SlotSet("pending_check", None), SlotSet("last_red_flag", messages[0]["custom"]["escalation"])]
         topic = catalogue.topic(tracker.get_slot("last_topic") or "")
         if topic and topic.more:
             return answered(topic.id, replies.topic_reply(catalogue, profile, topic.id, depth="more"))
@@ -197,7 +273,7 @@ class ActionRedFlag(ReplyAction):
         if not findings:
             # Only reachable by typing "/red_flag": show the warning signs in full.
             return answered("when_to_see_clinician", replies.topic_reply(catalogue, profile, "when_to_see_clinician"))
-        messages = replies.red_flag_reply(catalogue, profile, findings)
+        messages = replies.escalation_reply(catalogue, profile, findings)
         events: List[EventType] = [SlotSet("last_red_flag", messages[0]["custom"]["escalation"])]
         question = co_question(tracker)
         if question:
@@ -280,4 +356,12 @@ class ActionCapabilities(SmallTalkAction):
 
 
 class ActionAnythingElse(SmallTalkAction):
+    """"No" after an answer; "no" to a check question is thanked and the talk carries on."""
+
     wording_key, topic, with_menu = "anything_else", "capabilities", True
+    asks_checks = False
+
+    def reply(self, tracker, catalogue, profile) -> Reply:
+        if tracker.get_slot("pending_check"):
+            return replies.check_answered_no(catalogue, profile), [SlotSet("pending_check", None)]
+        return super().reply(tracker, catalogue, profile)

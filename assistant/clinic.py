@@ -31,6 +31,8 @@ class ClinicProfile:
     emergency_number: str = ""
     emergency_department: str = ""
     urgent_line: str = ""
+    # Crisis line for thoughts of suicide or self-harm, e.g. "Lifeline on 13 11 14".
+    crisis_line: str = ""
     # The clinic's website origins allowed to embed the widget (assistant/origins.py).
     website_origins: Tuple[str, ...] = ()
 
@@ -56,6 +58,11 @@ class ClinicProfile:
     @property
     def department(self) -> str:
         return self.emergency_department or "the nearest emergency department"
+
+    @property
+    def crisis_call(self) -> str:
+        """'Lifeline on 13 11 14' or 'your local crisis line'."""
+        return self.crisis_line or "your local crisis line"
 
     @property
     def urgent_advice(self) -> str:
@@ -93,6 +100,7 @@ class ClinicProfile:
             "emergency_number": self.emergency_number,
             "emergency_department": self.department,
             "urgent_line": self.urgent_line,
+            "crisis_line": self.crisis_line,
         }
 
 

@@ -240,3 +240,79 @@ def empty_message_reply(catalogue: Catalogue, profile: ClinicProfile) -> List[Me
 def too_long_reply(catalogue: Catalogue, profile: ClinicProfile, limit: int) -> List[Message]:
     text = fill(catalogue.say("too_long"), profile, limit=str(limit))
     return [{"text": text, "custom": custom("clarify", "none", too_long=True)}]
+
+
+# --- crisis, check questions, the safe reply --------------------------------------------
+
+CRISIS_FLAG = "crisis"
+
+
+def crisis_reply(catalogue: Catalogue, profile: ClinicProfile) -> List[Message]:
+    """Thoughts of suicide or self-harm: kind and short, first, with the crisis line.
+
+    Wording: ``../shared/clinical/red-flags.md`` ("Crisis"); the clinic's phone follows it.
+    """
+    text = fill(catalogue.say("crisis.lead"), profile, crisis_line=profile.crisis_call)
+    if profile.phone:
+        text += "\n" + fill(catalogue.say("crisis.clinic"), profile)
+    payload = custom(
+        "red_flag",
+        "emergency",
+        flags=[CRISIS_FLAG],
+        emergency_number=profile.emergency_number,
+        crisis_line=profile.crisis_line,
+    )
+    return [{"text": text, "custom": payload}]
+
+
+def escalation_reply(
+    catalogue: Catalogue, profile: ClinicProfile, findings: Sequence[dict]
+) -> List[Message]:
+    """Every red flag of a turn: the crisis reply first if there is one, then the others."""
+    crisis = [f for f in findings if f.get("flag") == CRISIS_FLAG]
+    others = [f for f in findings if f.get("flag") != CRISIS_FLAG]
+    messages = crisis_reply(catalogue, profile) if crisis else []
+    if others:
+        messages += red_flag_reply(catalogue, profile, others)
+    return messages
+
+
+def check_question(catalogue: Catalogue, flag: str) -> Optional[str]:
+    """The yes/no check question for a flag (``checks:`` in conversation.yml), if any."""
+    return catalogue.say(f"checks.{flag}") or None
+
+
+def check_reply(
+    catalogue: Catalogue, profile: ClinicProfile, check: dict, topic: str
+) -> List[Message]:
+    """The learned head suspects a flag the rules did not find: safety net, then ask.
+
+    ``check``: ``flag``, ``tier`` and ``watch_for`` (from the red-flag table). The turn's
+    escalation stays ``routine`` until the patient answers yes. ``topic`` is what the turn
+    answers (the question asked with it, or ``when_to_see_clinician``).
+    """
+    flag = str(check.get("flag") or "")
+    question = check_question(catalogue, flag)
+    if not question:
+        return []
+    key = "check.emergency" if check.get("tier") == "emergency" else "check.urgent"
+    net = fill(catalogue.say(key), profile, watch_for=str(check.get("watch_for") or "").strip())
+    buttons = [button(catalogue.say("check.yes", "Yes"), "/affirm"), button(catalogue.say("check.no", "No"), "/deny")]
+    payload = custom(topic, "routine", check={"flag": flag})
+    return [{"text": net + "\n" + question, "buttons": buttons, "custom": payload}]
+
+
+def check_answered_no(catalogue: Catalogue, profile: ClinicProfile) -> List[Message]:
+    """"No" to a check question: thank them and carry on."""
+    return simple_reply(
+        catalogue, profile, "check.answered_no", "capabilities", buttons=menu_buttons(catalogue)
+    )
+
+
+def safe_reply(
+    catalogue: Catalogue, profile: ClinicProfile, findings: Sequence[dict] = ()
+) -> List[Message]:
+    """What an action sends when building its reply failed: a red flag still escalates."""
+    return (escalation_reply(catalogue, profile, findings) if findings else []) + unavailable_reply(
+        catalogue, profile
+    )

@@ -3,7 +3,9 @@
 The project's spaCy pipeline (``scripts/build_spacy_model.py``) carries an entity ruler
 built from ``content/lexicon.yml``; each pattern's ``id`` is the canonical value ("crab
 walk" -> ``exercise: crab_steps``). Rasa's own ``SpacyEntityExtractor`` would return the
-surface text, so this small extractor maps labels and ids instead.
+surface text, so this small extractor maps labels and ids instead. Ordinals the ruler
+does not know ("the last one", "number four" written in any case) come from
+``assistant.followups.find_ordinals``, the same parser the follow-up resolution uses.
 """
 from typing import Any, Dict, List, Optional, Text
 
@@ -15,6 +17,8 @@ from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from assistant.followups import find_ordinals
 
 SPACY_DOC = "text_spacy_doc"
 
@@ -57,10 +61,23 @@ class LexiconEntityExtractor(GraphComponent, EntityExtractorMixin):
             if ent.label_ in self.labels
         ]
 
+    def ordinals(self, text: str, found: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+        """Ordinals the entity ruler missed, not overlapping anything it found."""
+        if "ordinal" not in self.labels:
+            return []
+        taken = [(e["start"], e["end"]) for e in found]
+        return [
+            {"entity": "ordinal", "value": value, "start": start, "end": end, "confidence_entity": 1.0}
+            for start, end, value in find_ordinals(text)
+            if not any(start < t_end and t_start < end for t_start, t_end in taken)
+        ]
+
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             if not message.get(TEXT):
                 continue
-            found = self.add_extractor_name(self.extract(message.get(SPACY_DOC)))
+            found = self.extract(message.get(SPACY_DOC))
+            found = sorted(found + self.ordinals(message.get(TEXT), found), key=lambda e: e["start"])
+            found = self.add_extractor_name(found)
             message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
         return messages

@@ -7,11 +7,17 @@ context handling; the table is ``content/red_flags.yml``, its clinical basis
 * flags found -> intent ``red_flag`` (confidence 1.0) and the findings under the parse
   data key ``red_flags`` (``flag``, ``tier``, ``watch_for``). The classifier's ranking moves
   to ``classifier_ranking`` so the action can still answer the question that came with it;
-* a red-flag subject mentioned hypothetically ("what if I go numb?"), or a message the
-  classifier took for a red flag that the rules do not confirm -> ``red_flag_mention`` is
-  set, so the answer carries the safety-net wording; the classifier's red_flag guess is
-  replaced by its next-best intent (the FallbackClassifier after this component then
-  judges that intent's confidence as usual).
+* a red-flag subject mentioned hypothetically ("what if I go numb?") ->
+  ``red_flag_mention`` is "hypothetical", so the answer carries the safety-net wording;
+* the learned head (``components/red_flag_head.py``, parse key ``red_flag_head``) suspects
+  a flag the rules do not find -> ``red_flag_check`` holds that flag (the action asks a
+  yes/no check question) and ``red_flag_mention`` is "classifier"; the intent and the
+  ranking are the classifier's, untouched.
+
+This component runs AFTER the FallbackClassifier (config.yml), so the FallbackClassifier
+only ever judges the topic classifier's own ranking, never one a red flag changed. (A
+model trained before the two heads could still predict ``red_flag`` itself; that guess
+is replaced by the next-best intent.)
 """
 import logging
 from pathlib import Path
@@ -34,6 +40,9 @@ RED_FLAG_INTENT = "red_flag"
 RED_FLAGS_KEY = "red_flags"
 RED_FLAG_MENTION_KEY = "red_flag_mention"
 CLASSIFIER_RANKING_KEY = "classifier_ranking"
+RED_FLAG_CHECK_KEY = "red_flag_check"
+SPACY_DOC = "text_spacy_doc"  # where SpacyNLP leaves its Doc on the message
+RED_FLAG_HEAD_KEY = "red_flag_head"  # set by components.red_flag_head.RedFlagHead
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -45,6 +54,7 @@ class RedFlagDetector(GraphComponent):
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.config = config
         self._triage = None
+        self._takes_doc: Optional[bool] = None
 
     @classmethod
     def create(
@@ -75,8 +85,34 @@ class RedFlagDetector(GraphComponent):
                 self._apply(message, text)
         return messages
 
+    def _assess(self, message: Message, text: str):
+        """Triage of the text, reusing SpacyNLP's Doc when the triage accepts one."""
+        if self._takes_doc is None:
+            import inspect
+
+            self._takes_doc = "doc" in inspect.signature(self.triage.assess).parameters
+        doc = message.get(SPACY_DOC)
+        if self._takes_doc and doc is not None:
+            return self.triage.assess(text, doc=doc)
+        return self.triage.assess(text)
+
+    def _check(self, suspected: Dict[Text, Any]) -> Dict[Text, Any]:
+        """The suspected flag with its tier and patient wording from the red-flag table."""
+        flag = str(suspected.get("flag"))
+        try:
+            info = self.triage.flag_info(flag)
+        except KeyError:  # the head knows a flag the rule table does not (yet)
+            info = {"tier": "emergency" if flag == "crisis" else "urgent", "watch_for": ""}
+        return {
+            "flag": flag,
+            "tier": info.get("tier"),
+            "watch_for": info.get("watch_for"),
+            "probability": suspected.get("probability"),
+        }
+
     def _apply(self, message: Message, text: str) -> None:
-        result = self.triage.assess(text)
+        result = self._assess(message, text)
+        check = None
         intent = message.get(INTENT) or {}
         ranking = list(message.get(INTENT_RANKING_KEY) or [])
         mention = None
@@ -95,8 +131,14 @@ class RedFlagDetector(GraphComponent):
             logger.info("red flags found: %s (tier %s)", result.flags, result.tier)
         else:
             classifier_said_red_flag = intent.get("name") == RED_FLAG_INTENT
+            suspected = list(message.get(RED_FLAG_HEAD_KEY) or [])
             if result.hypothetical:
                 mention = "hypothetical"
+            elif suspected:
+                # The learned head sees a flag the rules do not: ask, do not assume.
+                mention = "classifier"
+                check = self._check(suspected[0])
+                logger.info("red-flag head suspects %s; rules found none: check question", check["flag"])
             elif classifier_said_red_flag:
                 mention = "classifier"
             if classifier_said_red_flag:
@@ -110,4 +152,5 @@ class RedFlagDetector(GraphComponent):
             add_to_output=True,
         )
         message.set(RED_FLAG_MENTION_KEY, mention, add_to_output=True)
+        message.set(RED_FLAG_CHECK_KEY, check, add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

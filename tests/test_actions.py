@@ -290,3 +290,142 @@ def test_any_action_escalates_a_red_flag_first(cls, intent, make_tracker, dispat
     _, messages = run(cls, make_tracker(intent, red_flags=[EMERGENCY]), dispatcher, domain)
     assert customs(messages)[0]["topic"] == "red_flag"
     assert customs(messages)[0]["escalation"] == "emergency"
+
+
+# --- two heads: check question, crisis, safe reply, follow-ups -----------------------------
+
+SADDLE_CHECK = {"flag": "saddle_numbness", "tier": "emergency", "probability": 0.8,
+                "watch_for": "numbness or pins and needles between your legs"}
+
+
+def with_latest(tracker, **fields):
+    tracker.latest_message.update(fields)
+    return tracker
+
+
+def test_a_suspected_flag_asks_a_check_question_and_still_answers(make_tracker, dispatcher, domain, catalogue):
+    tracker = with_latest(make_tracker("exercises", text="numbnes in my saddel, what exercises help?"),
+                          red_flag_check=SADDLE_CHECK, red_flag_mention="classifier")
+    events, messages = run(A.ActionAnswerTopic, tracker, dispatcher, domain)
+    first = messages[0]
+    assert first["custom"]["check"] == {"flag": "saddle_numbness"}
+    assert first["custom"]["escalation"] == "routine" and first["custom"]["topic"] == "exercises"
+    assert catalogue.say("checks.saddle_numbness") in first["text"]
+    assert [b["payload"] for b in first["buttons"]] == ["/affirm", "/deny"]
+    assert customs(messages)[1]["topic"] == "exercises"  # the question is still answered
+    assert {c["escalation"] for c in customs(messages)} == {"routine"}
+    assert slot(events, "pending_check")["flag"] == "saddle_numbness"
+
+
+def test_a_check_with_no_clear_question_is_the_whole_reply(make_tracker, dispatcher, domain):
+    tracker = with_latest(make_tracker("nlu_fallback"), red_flag_check=SADDLE_CHECK)
+    _, messages = run(A.ActionClarify, tracker, dispatcher, domain)
+    assert [c["topic"] for c in customs(messages)] == ["when_to_see_clinician"]
+    assert customs(messages)[0]["check"] == {"flag": "saddle_numbness"}
+
+
+def test_yes_to_a_check_gives_the_full_emergency_reply(make_tracker, dispatcher, domain):
+    tracker = make_tracker("affirm", slots={"pending_check": SADDLE_CHECK, "last_topic": "exercises"})
+    events, messages = run(A.ActionAffirm, tracker, dispatcher, domain)
+    payload = customs(messages)[0]
+    assert payload["topic"] == "red_flag" and payload["escalation"] == "emergency"
+    assert payload["flags"] == ["saddle_numbness"]
+    assert messages[0]["text"].startswith("Call 000")
+    assert slot(events, "pending_check") is None and slot(events, "last_red_flag") == "emergency"
+
+
+def test_no_to_a_check_carries_on_politely(make_tracker, dispatcher, domain, catalogue):
+    tracker = make_tracker("deny", slots={"pending_check": SADDLE_CHECK})
+    events, messages = run(A.ActionAnythingElse, tracker, dispatcher, domain)
+    assert messages[0]["text"] == catalogue.say("check.answered_no")
+    assert {c["escalation"] for c in customs(messages)} == {"none"}
+    assert slot(events, "pending_check") is None
+
+
+def test_a_pending_check_is_dropped_when_the_patient_moves_on(make_tracker, dispatcher, domain):
+    tracker = make_tracker("sitting", slots={"pending_check": SADDLE_CHECK})
+    events, messages = run(A.ActionAnswerTopic, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "sitting"
+    assert ("pending_check", None) in [(e.get("name"), e.get("value")) for e in events]
+
+
+def test_crisis_comes_first_kind_and_short_with_the_crisis_line(make_tracker, dispatcher, domain, profile):
+    crisis = {"flag": "crisis", "tier": "emergency", "watch_for": "thoughts of suicide or self-harm"}
+    tracker = make_tracker("red_flag", red_flags=[crisis], text="i want to die")
+    _, messages = run(A.ActionRedFlag, tracker, dispatcher, domain)
+    first = messages[0]
+    assert first["text"].startswith("I'm sorry you're going through this.")
+    assert f"call {profile.emergency_number} now" in first["text"]
+    assert (profile.crisis_line or "your local crisis line") in first["text"]
+    assert first["custom"]["topic"] == "red_flag" and first["custom"]["escalation"] == "emergency"
+    assert first["custom"]["flags"] == ["crisis"]
+    if profile.phone:
+        assert profile.phone in first["text"]
+    assert "gluteus" not in first["text"].lower()
+
+
+def test_crisis_line_unset_says_your_local_crisis_line(catalogue):
+    from assistant.clinic import ClinicProfile
+    [message] = A.replies.crisis_reply(catalogue, ClinicProfile())
+    assert "your local crisis line" in message["text"] and "your local emergency number" in message["text"]
+
+
+def test_an_action_that_raises_sends_the_safe_reply_and_logs_one_line(make_tracker, dispatcher, domain, caplog, monkeypatch):
+    def boom(self, tracker, catalogue, profile):
+        raise ValueError("patient text must not be logged")
+
+    monkeypatch.setattr(A.ActionAnswerTopic, "reply", boom)
+    tracker = make_tracker("symptoms", text="my secret symptom")
+    with caplog.at_level("INFO", logger="actions.actions"):
+        events = A.ActionAnswerTopic().run(dispatcher, tracker, domain)
+    assert events == []
+    payload = customs(dispatcher.messages)[0]
+    assert payload["unavailable"] is True and payload["escalation"] in VALID_TIERS
+    assert "can't answer right now" in dispatcher.messages[0]["text"]
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1
+    assert errors[0].getMessage() == "action=action_answer_topic failed: ValueError"
+    assert "secret" not in caplog.text and "patient text" not in caplog.text
+
+
+def test_a_red_flag_still_escalates_when_the_action_raises(make_tracker, dispatcher, domain, monkeypatch):
+    monkeypatch.setattr(A.ActionAnswerTopic, "reply", lambda *a: 1 / 0)
+    flag = {"flag": "saddle_numbness", "tier": "emergency", "watch_for": "numbness between your legs"}
+    tracker = make_tracker("symptoms", red_flags=[flag])
+    A.ActionAnswerTopic().run(dispatcher, tracker, domain)
+    assert customs(dispatcher.messages)[0]["escalation"] == "emergency"
+
+
+EXERCISES = ["exercise_hip_drop", "exercise_crab_steps", "exercise_trx_lunge", "exercise_bulgarian_lunge"]
+
+
+@pytest.mark.parametrize(
+    "text,entities,expected",
+    [
+        ("the last one", [{"entity": "ordinal", "value": "last"}], "exercise_bulgarian_lunge"),
+        ("number four", [{"entity": "ordinal", "value": "4"}], "exercise_bulgarian_lunge"),
+        ("more about the second", [{"entity": "ordinal", "value": "2"}], "exercise_crab_steps"),
+        ("what about crab walks?", [{"entity": "exercise", "value": "crab_steps"}], "exercise_crab_steps"),
+        ("the ² one", [{"entity": "ordinal", "value": "²"}], None),
+    ],
+)
+def test_choose_option_follow_ups(text, entities, expected, make_tracker, dispatcher, domain):
+    tracker = make_tracker("choose_option", entities=entities, text=text,
+                           slots={"offered": EXERCISES, "last_topic": "exercises"})
+    events, messages = run(A.ActionChooseOption, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == (expected or "clarify")
+
+
+def test_the_other_one_after_picking_one_of_two(make_tracker, dispatcher, domain):
+    tracker = make_tracker("choose_option", text="the other one",
+                           slots={"offered": ["physiotherapy"], "last_topic": "surgery",
+                                  "choices": ["surgery", "injections"]})
+    _, messages = run(A.ActionChooseOption, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "injections"
+
+
+def test_more_about_the_second_via_tell_me_more(make_tracker, dispatcher, domain):
+    tracker = make_tracker("tell_me_more", entities=[{"entity": "ordinal", "value": "2"}], text="more about the second",
+                           slots={"offered": EXERCISES, "last_topic": "exercises"})
+    _, messages = run(A.ActionTellMeMore, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "exercise_crab_steps"

@@ -91,6 +91,19 @@ class CheckQuestion(Strict):
     no: StrictStr = ""
 
 
+class CrisisWording(Strict):
+    lead: StrictStr
+    clinic: StrictStr
+
+
+class CheckWording(Strict):
+    emergency: StrictStr
+    urgent: StrictStr
+    yes: StrictStr
+    no: StrictStr
+    answered_no: StrictStr
+
+
 class ConversationFile(Strict):
     """content/conversation.yml: everything the assistant says that is not article content."""
 
@@ -118,6 +131,8 @@ class ConversationFile(Strict):
     empty_message: StrictStr
     too_long: StrictStr
     unavailable: StrictStr
+    crisis: CrisisWording
+    check: CheckWording
     # Yes/no check questions per red-flag id: the question alone, or question + yes/no wording.
     checks: Dict[StrictStr, Union[StrictStr, CheckQuestion]] = {}
 

@@ -1,0 +1,131 @@
+"""Which offered topic a follow-up means: "the last one", "the other one", "number four",
+"that one", "more about the second", "what about crab walks?".
+
+Pure functions over the turn's text, its lexicon entities and the conversation's memory
+(the follow-ups last offered and the topic last answered), so the resolution can be tested
+without Rasa. Ordinals are parsed here too, for the lexicon extractor: words ("fourth",
+"number four", "last") and digits, with ``str.isdecimal()`` only (``isdigit`` accepts "²",
+which ``int`` cannot read and which once crashed an action).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+from assistant.topics import EXERCISE_TOPICS, TREATMENT_TOPICS, entity_values
+
+logger = logging.getLogger(__name__)
+
+LAST = "last"
+ORDINAL_WORDS = {
+    "first": 1, "one": 1, "1st": 1,
+    "second": 2, "two": 2, "2nd": 2,
+    "third": 3, "three": 3, "3rd": 3,
+    "fourth": 4, "four": 4, "4th": 4,
+    "fifth": 5, "five": 5, "5th": 5,
+    "sixth": 6, "six": 6, "6th": 6,
+    "last": LAST, "final": LAST,
+}
+# "last" is an ordinal in "the last one", "last option", "the last" (end of message), not
+# in "last week" or "at last".
+_LAST_NEXT = {"", "one", "ones", "option", "exercise", "choice", "thing", "topic", "of", "please", "link", "button"}
+_COUNT_WORDS = {"one", "two", "three", "four", "five", "six"}  # only after "number"/"option"
+_WORD = re.compile(r"#?\w+")
+_LEAD = {"number", "option", "choice", "#"}
+_OTHER = re.compile(r"\b(?:the\s+)?other\s+(?:one|option|exercise|topic)?\b|\bthe other\b", re.IGNORECASE)
+_THAT = re.compile(r"\b(?:that|this|it)(?:\s+one)?\b", re.IGNORECASE)
+
+
+def ordinal_value(token: str) -> Optional[str]:
+    """"4", "fourth", "4th", "#4", "last" -> "4" / "last"; anything else -> None."""
+    token = token.lower().lstrip("#")
+    if token.isdecimal() and token.isascii():
+        number = int(token)
+        return str(number) if 1 <= number <= 99 else None
+    value = ORDINAL_WORDS.get(token)
+    return None if value is None else str(value)
+
+
+def find_ordinals(text: str) -> List[Tuple[int, int, str]]:
+    """Ordinal mentions as (start, end, value): "number four" -> "4", "the last one" -> "last".
+
+    Count words ("one", "four") count only after "number"/"option"/"choice", so "that one"
+    or "one of my hips" is not an ordinal; a bare digit counts ("3").
+    """
+    found: List[Tuple[int, int, str]] = []
+    words = list(_WORD.finditer(text or ""))
+    for i, match in enumerate(words):
+        token = match.group(0).lower()
+        previous = words[i - 1].group(0).lower() if i else ""
+        following = words[i + 1].group(0).lower() if i + 1 < len(words) else ""
+        if token in _COUNT_WORDS and previous not in _LEAD:
+            continue
+        if ORDINAL_WORDS.get(token) == LAST and following not in _LAST_NEXT:
+            continue
+        value = ordinal_value(token)
+        if value is None:
+            continue
+        start = words[i - 1].start() if previous in _LEAD else match.start()
+        found.append((start, match.end(), value))
+    return found
+
+
+def _pick(offered: Sequence[str], value: str) -> Optional[str]:
+    if not offered:
+        return None
+    if value == LAST:
+        return offered[-1]
+    if value.isdecimal() and 1 <= int(value) <= len(offered):
+        return offered[int(value) - 1]
+    return None
+
+
+def named_topics(entities: Iterable[dict]) -> List[str]:
+    """Topics named by exercise or treatment entities, in message order, de-duplicated."""
+    entities = list(entities or ())
+    topics = [EXERCISE_TOPICS[v] for v in entity_values(entities, "exercise") if v in EXERCISE_TOPICS]
+    topics += [TREATMENT_TOPICS[v] for v in entity_values(entities, "treatment") if v in TREATMENT_TOPICS]
+    return list(dict.fromkeys(topics))
+
+
+def resolve_followup(
+    text: str,
+    entities: Iterable[dict],
+    offered: Sequence[str],
+    last_topic: Optional[str] = None,
+    picked_from: Sequence[str] = (),
+) -> Optional[str]:
+    """The topic a follow-up refers to, or None when it is not clear (then ask which).
+
+    Precedence: a named exercise/treatment ("what about crab walks?"); an ordinal of the
+    offered list ("number four", "the last one", "more about the second"); "the other one"
+    (the one offered topic that is not the one just answered, or the second of two); "that
+    one" when exactly one topic was offered. ``picked_from`` is the list the topic just
+    answered was picked from, so "the other one" after choosing one of two means the
+    second of those two, not something from the new answer's follow-ups.
+    """
+    named = named_topics(entities)
+    if len(named) == 1:
+        return named[0]
+    offered = [t for t in offered or [] if t]
+    ordinals = entity_values(entities, "ordinal") or [v for _, _, v in find_ordinals(text)]
+    for value in ordinals:
+        picked = _pick(offered, str(value))
+        if picked:
+            return picked
+    if ordinals:
+        return None  # "number nine" of three: ask rather than guess
+    if _OTHER.search(text or ""):
+        previous = [t for t in picked_from or [] if t and t != last_topic]
+        if last_topic in (picked_from or ()) and len(previous) == 1:
+            return previous[0]
+        others = [t for t in offered if t != last_topic]
+        if len(others) == 1:
+            return others[0]
+        if len(offered) == 2 and last_topic not in offered:
+            return offered[1]
+        return None
+    if _THAT.search(text or "") and len(offered) == 1:
+        return offered[0]
+    return None
