@@ -41,10 +41,10 @@ train: venv spacy-model ## train the Rasa model if data or config changed
 	  echo "Trained $(MODEL) in $$(( $$(date +%s) - start )) s"; \
 	fi
 
-run: train ## set up, train if needed, start everything and print the addresses
-	@bash scripts/run.sh
+run: train ## set up, train if needed, start everything (honcho; BACKGROUND=1: supervisord) and print the addresses
+	@bash scripts/run.sh $(if $(BACKGROUND),--background)
 
-stop: ## stop what `make run` started in the background
+stop: ## stop what `make run BACKGROUND=1` started (a foreground run stops with Ctrl-C)
 	@bash scripts/stop.sh
 
 validate-content: venv ## check every content file against its schema (file:line), the domain and the clinic profiles

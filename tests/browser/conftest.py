@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -175,16 +174,13 @@ class Stack:
         if BACKEND == "fake":
             self._kill(self._fakes.pop("rasa", None))
             return
-        pidfile = RUN_DIR / "rasa.pid"
-        pid = int(pidfile.read_text().strip())
-        try:
-            os.killpg(pid, signal.SIGTERM)  # run.sh starts each server in its own session
-        except ProcessLookupError:
-            pass
+        # supervisord runs the background stack: `scripts/stop.sh rasa` stops Rasa alone and
+        # `scripts/run.sh --background` (start()) starts it again.
+        subprocess.run(["bash", str(ROOT / "scripts" / "stop.sh"), "rasa"], cwd=ROOT, env=self.env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
         deadline = time.time() + 30
         while time.time() < deadline and http_ok(self.rasa_url + "/", timeout=1):
             time.sleep(0.5)
-        pidfile.unlink(missing_ok=True)
 
     def stop(self) -> None:
         if BACKEND == "fake":
