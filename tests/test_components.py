@@ -96,3 +96,66 @@ def test_classifier_red_flag_without_rule_evidence_is_demoted(detector):
     assert msg.get(INTENT)["name"] == "symptoms"
     assert "red_flag" not in [r["name"] for r in msg.get(INTENT_RANKING_KEY)]
     assert msg.get("red_flag_mention") == "classifier"
+
+
+# --- the learned red-flag head and the check question ------------------------------------
+
+def test_a_head_suspicion_without_rule_evidence_becomes_a_check(detector):
+    # Wording the rules cannot read as a flag; the head's suspicion is given.
+    msg = message("something feels off in that area, what exercises help?", intent="exercises")
+    msg.set("red_flag_head", [{"flag": "saddle_numbness", "probability": 0.71}])
+    ranking_before = list(msg.get(INTENT_RANKING_KEY))
+    detector.process([msg])
+    assert msg.get("red_flags") == []
+    assert msg.get(INTENT)["name"] == "exercises", "the question's topic survives"
+    assert msg.get(INTENT_RANKING_KEY) == ranking_before, "the classifier's ranking survives"
+    check = msg.get("red_flag_check")
+    assert check["flag"] == "saddle_numbness" and check["tier"] == "emergency" and check["watch_for"]
+    assert msg.get("red_flag_mention") == "classifier"
+
+
+def test_negated_mention_keeps_the_question_and_its_ranking(detector):
+    ranking = [{"name": "causes", "confidence": 0.8}, {"name": "symptoms", "confidence": 0.1}]
+    msg = message("no tingling down below, just an ache on the outside of my hip, why?", intent="causes", ranking=ranking)
+    detector.process([msg])
+    assert msg.get(INTENT)["name"] == "causes"
+    assert msg.get(INTENT_RANKING_KEY) == ranking
+    assert msg.get("red_flags") == [] and msg.get("red_flag_check") is None
+
+
+def _training_data():
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    examples = []
+    flags = {
+        "saddle_numbness": ["numb between my legs", "no feeling down there", "my privates feel numb", "numb bottom and groin"],
+        "bladder_bowel": ["i cant pee", "leaking urine since the pain", "wet myself without noticing", "cant control my bowels"],
+    }
+    for flag, texts in flags.items():
+        for text in texts:
+            examples.append(Message(data={TEXT: text, INTENT: "red_flag", "metadata": {"intent": {"flag": flag}}}))
+    for text in ["what exercises help", "why does my hip hurt", "how is it treated", "hello", "what is the gluteus medius",
+                 "does sitting make it worse", "no numbness, just a sore bum", "thanks"]:
+        examples.append(Message(data={TEXT: text, INTENT: "causes"}))
+    return TrainingData(training_examples=examples)
+
+
+def test_the_head_learns_flags_and_hides_them_from_the_classifier(tmp_path):
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    from components.red_flag_head import RED_FLAG_HEAD_KEY, RedFlagHead
+
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("red_flag_head")
+    config = {**RedFlagHead.get_default_config(), "threshold": 0.3}
+    head = RedFlagHead.create(config, storage, resource, None)
+    data = _training_data()
+    head.train(data)
+    kept = head.process_training_data(data)
+    assert {m.get(INTENT) for m in kept.intent_examples} == {"causes"}, "DIET never sees red_flag"
+    loaded = RedFlagHead.load(config, storage, resource, None)
+    msgs = [Message(data={TEXT: "numbnes between my legz"}), Message(data={TEXT: "what exercises help me"})]
+    loaded.process(msgs)
+    assert msgs[0].get(RED_FLAG_HEAD_KEY)[0]["flag"] == "saddle_numbness"
+    assert msgs[1].get(RED_FLAG_HEAD_KEY) == []

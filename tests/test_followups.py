@@ -1,0 +1,64 @@
+"""Follow-up resolution (assistant/followups.py): pure, no Rasa."""
+import pytest
+
+from assistant.followups import find_ordinals, ordinal_value, resolve_followup
+
+EXERCISES = ["exercise_hip_drop", "exercise_crab_steps", "exercise_trx_lunge", "exercise_bulgarian_lunge"]
+
+
+@pytest.mark.parametrize(
+    "text,values",
+    [
+        ("the last one", ["last"]),
+        ("number four", ["4"]),
+        ("NUMBER FOUR PLEASE", ["4"]),
+        ("more about the second", ["2"]),
+        ("the 3rd", ["3"]),
+        ("option 2", ["2"]),
+        ("that one", []),
+        ("no one helps", []),
+        ("i fell last week", []),
+        ("at last", []),
+        ("x² and ³", []),
+        ("number ٣", []),  # a decimal digit, but not ASCII: not an offered position
+    ],
+)
+def test_find_ordinals(text, values):
+    assert [v for _, _, v in find_ordinals(text)] == values
+
+
+def test_ordinal_value_never_crashes_on_superscripts():
+    assert ordinal_value("²") is None
+    assert ordinal_value("0") is None
+    assert ordinal_value("#2") == "2"
+
+
+def ordinal(value):
+    return [{"entity": "ordinal", "value": value}]
+
+
+@pytest.mark.parametrize(
+    "text,entities,expected",
+    [
+        ("the last one", ordinal("last"), "exercise_bulgarian_lunge"),
+        ("number four", ordinal("4"), "exercise_bulgarian_lunge"),
+        ("more about the second", ordinal("2"), "exercise_crab_steps"),
+        ("number nine", ordinal("9"), None),
+        ("what about crab walks?", [{"entity": "exercise", "value": "crab_steps"}], "exercise_crab_steps"),
+        ("what about surgery?", [{"entity": "treatment", "value": "surgery"}], "surgery"),
+        ("the last one", [], "exercise_bulgarian_lunge"),  # parsed from the text when no entity came
+        ("that one", [], None),  # four offered: which one?
+    ],
+)
+def test_resolve_followup(text, entities, expected):
+    assert resolve_followup(text, entities, EXERCISES, last_topic="exercises") == expected
+
+
+def test_that_one_with_a_single_offer():
+    assert resolve_followup("that one", [], ["physiotherapy"], last_topic="self_care") == "physiotherapy"
+
+
+def test_the_other_one_means_the_other_of_the_pair_just_picked_from():
+    assert resolve_followup("the other one", [], ["x", "y", "z"], "surgery", picked_from=["surgery", "injections"]) == "injections"
+    assert resolve_followup("the other one", [], ["a", "b"], last_topic="c") == "b"
+    assert resolve_followup("the other one", [], EXERCISES, last_topic="exercises") is None
