@@ -8,7 +8,7 @@ import abc
 import logging
 import re
 import time
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -18,7 +18,7 @@ from rasa_sdk.types import DomainDict
 from assistant import followups, replies
 from assistant.catalogue import Catalogue, load_catalogue
 from assistant.clinic import ClinicProfile, load_profile
-from assistant.topics import CONTENT_TOPICS, EXERCISE_TOPICS, entity_values, resolve_topic
+from assistant.topics import CONTENT_TOPICS, entity_values, resolve_topic
 
 logger = logging.getLogger(__name__)
 

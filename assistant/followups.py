@@ -61,7 +61,7 @@ def find_ordinals(text: str) -> List[Tuple[int, int, str]]:
         following = words[i + 1].group(0).lower() if i + 1 < len(words) else ""
         if token in _COUNT_WORDS and previous not in _LEAD:
             continue
-        if ORDINAL_WORDS.get(token) == LAST and following not in _LAST_NEXT:
+        if ORDINAL_WORDS.get(token) == LAST and (following not in _LAST_NEXT or previous == "at"):
             continue
         value = ordinal_value(token)
         if value is None:

@@ -73,8 +73,14 @@ def build_model(config: Dict[Text, Any]) -> Any:
     )
 
 
-def suspicions(model: Any, texts: Sequence[str], threshold: float) -> List[List[Dict[str, Any]]]:
-    """Per text, the flags whose probability reaches ``threshold``, most probable first."""
+def suspicions(
+    model: Any, texts: Sequence[str], threshold: float, per_flag: Optional[Dict[str, float]] = None
+) -> List[List[Dict[str, Any]]]:
+    """Per text, the flags whose probability reaches their threshold, most probable first.
+
+    ``per_flag`` overrides ``threshold`` for single flags (crisis asks only when surer).
+    """
+    per_flag = per_flag or {}
     if not texts:
         return []
     probabilities = model.predict_proba([clean_text(t).lower() for t in texts])
@@ -85,7 +91,9 @@ def suspicions(model: Any, texts: Sequence[str], threshold: float) -> List[List[
             ((classes[i], float(p)) for i, p in enumerate(row) if classes[i] != NO_FLAG),
             key=lambda item: -item[1],
         )
-        out.append([{"flag": f, "probability": round(p, 3)} for f, p in ranked if p >= threshold])
+        out.append(
+            [{"flag": f, "probability": round(p, 3)} for f, p in ranked if p >= per_flag.get(f, threshold)]
+        )
     return out
 
 
@@ -115,7 +123,14 @@ class RedFlagHead(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # threshold: see docs/architecture.md ("The check question") for how it was chosen.
-        return {"min_ngram": 2, "max_ngram": 5, "C": 10.0, "random_seed": 42, "threshold": 0.5}
+        return {
+            "min_ngram": 2,
+            "max_ngram": 5,
+            "C": 10.0,
+            "random_seed": 42,
+            "threshold": 0.3,
+            "flag_thresholds": {"crisis": 0.6},
+        }
 
     def __init__(
         self,
@@ -185,7 +200,9 @@ class RedFlagHead(GraphComponent):
         if self.model is None:
             found: List[List[Dict[str, Any]]] = [[] for _ in messages]
         else:
-            found = suspicions(self.model, texts, float(self.config["threshold"]))
+            found = suspicions(
+                self.model, texts, float(self.config["threshold"]), dict(self.config.get("flag_thresholds") or {})
+            )
         for message, text, flags in zip(messages, texts, found):
             message.set(RED_FLAG_HEAD_KEY, flags if text else [], add_to_output=True)
         return messages

@@ -20,7 +20,6 @@ model trained before the two heads could still predict ``red_flag`` itself; that
 is replaced by the next-best intent.)
 """
 import logging
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
