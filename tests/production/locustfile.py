@@ -15,6 +15,11 @@ Environment:
                   tracker-store check; kind is "model", "safe" (the channel's safety net
                   answered), "failed" or "interrupted" (the run ended while it was out)
   PATIENT_TIMEOUT seconds a patient waits for a reply (default 60)
+  LATENCY_PATH    where to write, at the end, every request's latency in ms (JSON list)
+  PATIENT_CONVERSATION_LENGTH  messages per conversation (default: the whole script, ~35)
+  PATIENT_ACCEPT_EMPTY "1": an empty reply counts as an answer (the bench's bare bot)
+
+Run it through bench/locust_runner.py (the bench and test_load.py both do).
 
 Only loopback: the host is given on the command line (--host http://127.0.0.1:8300).
 """
@@ -22,9 +27,8 @@ import itertools
 import json
 import os
 import random
-import uuid
-
 import sys
+import uuid
 
 from locust import HttpUser, between, events, task
 from requests.adapters import HTTPAdapter
@@ -35,9 +39,17 @@ from patient_messages import OPENERS, QUESTIONS, RED_FLAGS  # noqa: E402  (besid
 WEBHOOK = "/webhooks/rest/webhook"
 THINK_MIN, THINK_MAX = (float(x) for x in os.environ.get("PATIENT_THINK", "1,3").split(","))
 TIMEOUT = float(os.environ.get("PATIENT_TIMEOUT", "60"))
+CONVERSATION_LENGTH = int(os.environ.get("PATIENT_CONVERSATION_LENGTH", "0") or 0)
+ACCEPT_EMPTY = os.environ.get("PATIENT_ACCEPT_EMPTY") == "1"
 
 _numbers = itertools.count()
 LEDGER = {}
+LATENCIES = []
+
+
+@events.request.add_listener
+def record_latency(response_time, **_kwargs):
+    LATENCIES.append(response_time)
 
 
 def cluster_certificate():
@@ -79,7 +91,7 @@ class Patient(HttpUser):
         questions = rng.sample(QUESTIONS, len(QUESTIONS))
         if rng.random() < 0.3:
             questions.insert(rng.randrange(len(questions)), rng.choice(RED_FLAGS))
-        self.script = [rng.choice(OPENERS)] + questions
+        self.script = ([rng.choice(OPENERS)] + questions)[: CONVERSATION_LENGTH or None]
         self.step = 0
 
     @task
@@ -102,7 +114,7 @@ class Patient(HttpUser):
                 entry[2] = "failed"
                 resp.failure("reply is not JSON")
                 return
-            if not isinstance(messages, list) or not messages:
+            if not isinstance(messages, list) or (not messages and not ACCEPT_EMPTY):
                 entry[2] = "failed"
                 resp.failure("empty reply")
                 return
@@ -121,3 +133,7 @@ def write_ledger(environment, **_kwargs):
     if path:
         with open(path, "w") as out:
             json.dump(LEDGER, out)
+    path = os.environ.get("LATENCY_PATH")
+    if path:
+        with open(path, "w") as out:
+            json.dump(LATENCIES, out)

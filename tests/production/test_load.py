@@ -1,48 +1,33 @@
 """Load: 50 simulated patients for 2 minutes against the two-instance cluster (through
 nginx), with Locust. Zero failed requests, and afterwards every answered message is in the
 tracker store, per conversation: nothing lost, nothing stored twice."""
-import csv
 import json
 import os
-import subprocess
 import sys
-from pathlib import Path
 
-from prodlib import Ledger
+from prodlib import REPO, Ledger
 
-LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+from bench.locust_runner import run_locust  # noqa: E402  (the one runner, shared with `make bench`)
+
 USERS = int(os.environ.get("LOAD_USERS", "50"))
 SECONDS = int(os.environ.get("LOAD_SECONDS", "120"))
 
 
-def run_locust(host, users, seconds, out_dir, think="1,3"):
-    """Locust in its own process (it monkeypatches with gevent); bounded by --run-time."""
-    prefix = out_dir / "locust"
-    ledger_path = out_dir / "ledger.json"
-    env = dict(os.environ, PATIENT_THINK=think, LEDGER_PATH=str(ledger_path))
-    cmd = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", host,
-        "--users", str(users), "--spawn-rate", str(max(1, users // 5)), "--run-time", f"{seconds}s",
-        "--stop-timeout", "60", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
-    ]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 240)
-    with open(f"{prefix}_stats.csv") as handle:
-        rows = {row["Name"]: row for row in csv.DictReader(handle)}
-    return proc, rows["Aggregated"], json.loads(ledger_path.read_text())
-
-
 def test_50_patients_for_2_minutes(cluster, db, tmp_path):
-    proc, stats, ledger_rows = run_locust(cluster.base_url, USERS, SECONDS, tmp_path)
+    run = run_locust(cluster.base_url, USERS, SECONDS, tmp_path, think="1,3", spawn_rate=max(1, USERS // 5))
+    ledger_rows = run.ledger
+    figures = run.summary()
     summary = {
-        "users": USERS, "seconds": SECONDS, "requests": int(stats["Request Count"]),
-        "failures": int(stats["Failure Count"]), "rps": float(stats["Requests/s"]),
-        "p50_ms": float(stats["50%"]), "p95_ms": float(stats["95%"]), "p99_ms": float(stats["99%"]),
+        "users": USERS, "seconds": SECONDS, "requests": run.requests, "failures": run.failures,
+        "rps": run.rps, "p50_ms": figures["p50"], "p95_ms": figures["p95"], "p99_ms": figures["p99"],
         "conversations": len(ledger_rows),
     }
     (cluster.s.state_dir / "load-test.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary))
     assert summary["requests"] > USERS * 10, summary
-    assert summary["failures"] == 0, (summary, proc.stdout[-2000:], proc.stderr[-2000:])
+    assert summary["failures"] == 0, (summary, run.failure_kinds, run.stdout[-2000:], run.stderr[-2000:])
 
     ledger = Ledger()
     ledger.merge(ledger_rows)
