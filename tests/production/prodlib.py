@@ -28,10 +28,9 @@ WEBHOOK = "/webhooks/rest/webhook"
 
 
 def log_files(cluster: Cluster) -> List[Path]:
-    """Every log file of the cluster (PostgreSQL writes its own into its data area)."""
-    files = [p for p in cluster.s.log_dir.glob("*") if p.is_file() and not p.is_symlink()]
-    pg_log = cluster.s.pg_dir / "postgres.log"
-    return files + ([pg_log] if pg_log.exists() else [])
+    """Every log file of the cluster: supervisord writes each program's output (PostgreSQL's
+    too) into the log directory, nginx its access and error logs, and rotated days stay there."""
+    return [p for p in cluster.s.log_dir.glob("*") if p.is_file() and not p.is_symlink()]
 
 
 def log_sizes(cluster: Cluster) -> Dict[Path, int]:

@@ -6,11 +6,14 @@
   reply, and answers come back when it restarts;
 * PostgreSQL is restarted (fast shutdown, and a crash: immediate shutdown) and Redis is
   restarted - the service recovers without restarting Rasa and no saved conversation is lost.
+
+Every fault goes through supervisord (deploy/supervise.py), as an operator's
+`supervisorctl stop/start/signal` would: a kill is "stop, then SIGKILL at once", so
+supervisord leaves the process stopped instead of restarting it behind the test's back.
 """
 import time
 
 import pytest
-
 from prodlib import Patients, chat, new_sender, patient_ip, session_from, wait_until
 
 RED_FLAG = "I suddenly can't feel my groin and I can't control my bladder"
@@ -46,6 +49,7 @@ def test_kill_one_rasa_instance_during_load(cluster, db, is_assistant, healthy_a
     killed_at = time.monotonic()
     cluster.kill(victim)
     assert cluster.pid(victim) is None
+    assert cluster.sup.state(victim) == "STOPPED"  # supervisord does not bring it back by itself
     time.sleep(20)
     patients.stop()
 
@@ -110,7 +114,9 @@ def test_postgres_restart_loses_nothing(cluster, db, mode, healthy_afterwards):
 
     patients = Patients(cluster.base_url, count=6, think=0.2, first_ip=120).start()
     time.sleep(4)
+    old_postmaster = cluster.pid("postgres")
     cluster.restart_postgres(mode)
+    assert cluster.pid("postgres") not in (None, old_postmaster), "PostgreSQL was not restarted"
     time.sleep(8)
     patients.stop()
 
