@@ -1,5 +1,5 @@
 # Production profile: the local cluster (PostgreSQL + Redis + action server + 2 x Rasa +
-# nginx), its tests, the benchmark, retention and the dependency audit.
+# nginx, run by supervisord: deploy/cluster.py), its tests, the benchmark, retention and the dependency audit.
 # See docs/production.md. Included by the Makefile (-include mk/*.mk).
 
 PROD_PY ?= $(VENV)/bin/python
@@ -20,16 +20,16 @@ deploy-deps: ## install PostgreSQL, Redis and nginx from Debian's packages if mi
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-cluster-up: deploy-deps train ## start the production profile on this machine (loopback; nginx on :8300 and :8343)
+cluster-up: deploy-deps train ## start the production profile under supervisord (loopback; nginx on :8300 and :8343)
 	$(PROD_PY) deploy/cluster.py up
 
-cluster-down: ## stop the local production cluster (its data stays in build/prod)
+cluster-down: ## stop the local production cluster and its supervisord (its data stays in build/prod)
 	$(PROD_PY) deploy/cluster.py down
 
-cluster-status: ## show which parts of the local production cluster run
+cluster-status: ## show which parts of the local production cluster run and are healthy
 	@$(PROD_PY) deploy/cluster.py status
 
-test-production: deploy-deps train ## cluster, load, fault, bad-input, fuzz, retention and log tests (~6 min)
+test-production: deploy-deps train ## cluster, load, fault, bad-input, fuzz, retention, log and run-profile tests (~10 min)
 	$(PROD_PY) -m pytest tests/production -p no:cacheprovider -q -rs
 
 # The benchmark serves the model `make train` made. The assistant's training time comes from
