@@ -11,11 +11,11 @@ the model (as for scripts/run.sh); BROWSER_RUN_SH=path runs another start script
 
 Nothing here skips: without Chromium or a trained model the tests fail with the fix.
 """
+
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -85,15 +85,6 @@ def wait_until(check, seconds: float, what: str, log: Optional[Path] = None) -> 
     raise RuntimeError(f"{what} not ready after {seconds:.0f}s\n{tail}")
 
 
-def allowed_origins_cli(env: Dict[str, str]) -> str:
-    done = subprocess.run([sys.executable, "-m", "assistant.origins"], cwd=ROOT,
-                          env=dict(env, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
-                          timeout=60)
-    if done.returncode != 0:
-        raise RuntimeError("python -m assistant.origins failed: " + done.stderr)
-    return done.stdout.strip()
-
-
 class Stack:
     """The running servers. `stop_rasa()` / `start()` serve the server-down test."""
 
@@ -112,9 +103,8 @@ class Stack:
             WEBSITE_ORIGINS=f"http://{HOST}:{SITE_PORT}",
             LOG_LEVEL="INFO",
         )
-        # Rasa's CORS list is made the way the launch scripts make it: by the one origins
-        # setting's command line (own origins + clinic profile + WEBSITE_ORIGINS).
-        self.env["CORS_ORIGINS"] = allowed_origins_cli(self.env)
+        # No CORS_ORIGINS: scripts/run.sh makes Rasa's --cors list (and the socket.io channel
+        # its check) from the one origins setting, as in production (python -m assistant.origins).
         self._fakes: Dict[str, subprocess.Popen] = {}
 
     # -- real stack: scripts/run.sh and scripts/stop.sh
@@ -127,17 +117,18 @@ class Stack:
         self.warm_up()
 
     def _start_real(self) -> None:
-        models = [os.environ["MODEL"]] if os.environ.get("MODEL") else \
-            list((ROOT / "models").glob("*.tar.gz"))
+        models = [os.environ["MODEL"]] if os.environ.get("MODEL") else list((ROOT / "models").glob("*.tar.gz"))
         if not models:
-            raise RuntimeError("No trained model in models/: run `make train` first "
-                               "(`make test-browser` does).")
+            raise RuntimeError("No trained model in models/: run `make train` first (`make test-browser` does).")
         log = RUN_DIR / "run.sh.log"
         with open(log, "w") as out:
             proc = subprocess.run(
-                ["bash", os.environ.get("BROWSER_RUN_SH", str(ROOT / "scripts" / "run.sh")),
-                 "--background"],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, timeout=600,
+                ["bash", os.environ.get("BROWSER_RUN_SH", str(ROOT / "scripts" / "run.sh")), "--background"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=600,
             )
         if proc.returncode != 0:
             raise RuntimeError("scripts/run.sh failed:\n" + log.read_text(errors="replace")[-4000:])
@@ -147,27 +138,41 @@ class Stack:
         if "rasa" not in self._fakes or self._fakes["rasa"].poll() is not None:
             self._fakes["rasa"] = subprocess.Popen(
                 [py, str(HERE / "fake_rasa.py"), "--port", str(RASA_PORT), "--socketio"],
-                stdout=open(RUN_DIR / "fake_rasa.log", "w"), stderr=subprocess.STDOUT,
+                stdout=open(RUN_DIR / "fake_rasa.log", "w"),
+                stderr=subprocess.STDOUT,
             )
         if "web" not in self._fakes or self._fakes["web"].poll() is not None:
             self._fakes["web"] = subprocess.Popen(
-                [py, str(ROOT / "web" / "serve.py"), "--port", str(WEB_PORT), "--bind", HOST,
-                 "--rasa-url", self.rasa_url, "--clinic-profile", str(PROFILE)],
-                cwd=ROOT, env=self.env,
-                stdout=open(RUN_DIR / "web.log", "w"), stderr=subprocess.STDOUT,
+                [
+                    py,
+                    str(ROOT / "web" / "serve.py"),
+                    "--port",
+                    str(WEB_PORT),
+                    "--bind",
+                    HOST,
+                    "--rasa-url",
+                    self.rasa_url,
+                    "--clinic-profile",
+                    str(PROFILE),
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=open(RUN_DIR / "web.log", "w"),
+                stderr=subprocess.STDOUT,
             )
         wait_until(lambda: http_ok(self.web_url + "/healthz"), 20, "web server")
 
     def warm_up(self) -> None:
         """Wait until a whole turn (Rasa + actions) answers: the model is loaded."""
+
         def answered() -> bool:
             try:
                 return bool(rest_turn(self.rasa_url, "browser-tests-warmup", "hello", timeout=30))
             except (urllib.error.URLError, OSError, ValueError):
                 return False
+
         wait_until(answered, 240, "Rasa REST channel", RUN_DIR / "rasa.log")
-        wait_until(lambda: http_ok(self.web_url + "/healthz"), 30, "web server",
-                   RUN_DIR / "web.log")
+        wait_until(lambda: http_ok(self.web_url + "/healthz"), 30, "web server", RUN_DIR / "web.log")
 
     def stop_rasa(self) -> None:
         """Stop the Rasa server only (the page stays loaded in the browser)."""
@@ -176,8 +181,14 @@ class Stack:
             return
         # supervisord runs the background stack: `scripts/stop.sh rasa` stops Rasa alone and
         # `scripts/run.sh --background` (start()) starts it again.
-        subprocess.run(["bash", str(ROOT / "scripts" / "stop.sh"), "rasa"], cwd=ROOT, env=self.env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        subprocess.run(
+            ["bash", str(ROOT / "scripts" / "stop.sh"), "rasa"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+        )
         deadline = time.time() + 30
         while time.time() < deadline and http_ok(self.rasa_url + "/", timeout=1):
             time.sleep(0.5)
@@ -188,8 +199,14 @@ class Stack:
                 self._kill(proc)
             self._fakes.clear()
             return
-        subprocess.run(["bash", str(ROOT / "scripts" / "stop.sh")], cwd=ROOT, env=self.env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        subprocess.run(
+            ["bash", str(ROOT / "scripts" / "stop.sh")],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+        )
 
     @staticmethod
     def _kill(proc: Optional[subprocess.Popen]) -> None:
@@ -218,8 +235,10 @@ def stack() -> Iterator[Stack]:
 @pytest.fixture(scope="session")
 def browser():
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make browser-deps` "
-                    "(apt-get install chromium chromium-driver)", pytrace=False)
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: run `make browser-deps` (apt-get install chromium chromium-driver)",
+            pytrace=False,
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -245,8 +264,7 @@ class PageProblems:
         text = msg.text
         if msg.type == "error" and not self._expected(text):
             self.errors.append(f"console: {text}")
-        elif ("Content Security Policy" in text or "Content-Security-Policy" in text) \
-                and not self._expected(text):
+        elif ("Content Security Policy" in text or "Content-Security-Policy" in text) and not self._expected(text):
             self.errors.append(f"csp: {text}")
 
     def _dialog(self, dialog) -> None:

@@ -7,6 +7,7 @@ buttons) first, then the `custom` object as its own message.
 
     python tests/browser/fake_rasa.py --port 5205
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,9 @@ SOURCE = {
 SEE = "See a GP or physiotherapist if the pain is not better after 2 weeks of self-care."
 
 
-def answer(topic: str, text: str, buttons: List[Dict[str, str]] | None = None,
-           escalation: str = "routine") -> List[Dict[str, Any]]:
+def answer(
+    topic: str, text: str, buttons: List[Dict[str, str]] | None = None, escalation: str = "routine"
+) -> List[Dict[str, Any]]:
     first: Dict[str, Any] = {"text": text}
     if buttons:
         first["buttons"] = buttons
@@ -42,54 +44,83 @@ def answer(topic: str, text: str, buttons: List[Dict[str, str]] | None = None,
 def reply_for(message: str) -> List[Dict[str, Any]]:
     m = message.lower()
     if m in ("/exercise_hip_drop",) or "hip drop" in m:
-        return answer("exercise_hip_drop", "**Hip drops**, step by step:\n1. Stand sideways on a "
-                      "step on one leg.\n2. Let the other hip drop slowly.\n3. Lift it back up "
-                      "using the standing hip. Do 10 slow repeats.")
+        return answer(
+            "exercise_hip_drop",
+            "**Hip drops**, step by step:\n1. Stand sideways on a "
+            "step on one leg.\n2. Let the other hip drop slowly.\n3. Lift it back up "
+            "using the standing hip. Do 10 slow repeats.",
+        )
     if m.startswith("/exercise") or "exercise" in m:
-        return answer("exercises", "Four exercises strengthen the gluteus medius: hip drops, crab "
-                      "steps, TRX lunges and Bulgarian lunges.", [
-                          {"title": "Hip drops", "payload": "/exercise_hip_drop"},
-                          {"title": "Crab steps", "payload": "/exercise_crab_steps"},
-                          {"title": "TRX lunge", "payload": "/exercise_trx_lunge"},
-                          {"title": "Bulgarian lunge", "payload": "/exercise_bulgarian_lunge"},
-                      ])
+        return answer(
+            "exercises",
+            "Four exercises strengthen the gluteus medius: hip drops, crab steps, TRX lunges and Bulgarian lunges.",
+            [
+                {"title": "Hip drops", "payload": "/exercise_hip_drop"},
+                {"title": "Crab steps", "payload": "/exercise_crab_steps"},
+                {"title": "TRX lunge", "payload": "/exercise_trx_lunge"},
+                {"title": "Bulgarian lunge", "payload": "/exercise_bulgarian_lunge"},
+            ],
+        )
     if re.search(r"numb.*(between|saddle|down there)|can'?t (wee|pee)", m):
         return [
-            {"text": "Call 999 or go to A&E now if you have numbness between your legs or "
-                     "new trouble passing urine. These can be signs of a serious nerve problem."},
-            {"custom": {"topic": "red_flag", "escalation": "emergency",
-                        "flags": ["saddle_numbness"], "emergency_number": "999"}},
+            {
+                "text": "Call 999 or go to A&E now if you have numbness between your legs or "
+                "new trouble passing urine. These can be signs of a serious nerve problem."
+            },
+            {
+                "custom": {
+                    "topic": "red_flag",
+                    "escalation": "emergency",
+                    "flags": ["saddle_numbness"],
+                    "emergency_number": "999",
+                }
+            },
         ]
     if "fever" in m and " no fever" not in f" {m}":
         return [
             {"text": "Please see a doctor today. If you cannot get an appointment, call 111."},
-            {"custom": {"topic": "red_flag", "escalation": "urgent", "flags": ["infection"],
-                        "urgent_line": "111"}},
+            {"custom": {"topic": "red_flag", "escalation": "urgent", "flags": ["infection"], "urgent_line": "111"}},
         ]
     if m in ("/symptoms",) or "symptom" in m:
-        return answer("symptoms", "Common symptoms are:\n- pain on the outside of the hip or in "
-                      "the buttock\n- pain when lying on that side\n- a limp", [
-                          {"title": "Causes", "payload": "/causes"},
-                          {"title": "Exercises", "payload": "/exercises"}])
+        return answer(
+            "symptoms",
+            "Common symptoms are:\n- pain on the outside of the hip or in "
+            "the buttock\n- pain when lying on that side\n- a limp",
+            [{"title": "Causes", "payload": "/causes"}, {"title": "Exercises", "payload": "/exercises"}],
+        )
     if m in ("/gluteus_medius",) or "what is" in m:
-        return answer("gluteus_medius", "The gluteus medius is a fan-shaped muscle on the "
-                      "outside of the hip. It keeps your pelvis level when you stand on one leg.")
+        return answer(
+            "gluteus_medius",
+            "The gluteus medius is a fan-shaped muscle on the "
+            "outside of the hip. It keeps your pelvis level when you stand on one leg.",
+        )
     if m in ("/treatment",) or "treat" in m:
-        return answer("treatment", "Treatments range from rest, ice and exercises to "
-                      "physiotherapy, injections and, rarely, surgery.")
+        return answer(
+            "treatment",
+            "Treatments range from rest, ice and exercises to physiotherapy, injections and, rarely, surgery.",
+        )
     if m in ("/when_to_see_clinician",):
-        return answer("when_to_see_clinician", "See someone if the pain lasts more than a few "
-                      "weeks, wakes you at night or stops you walking normally.")
+        return answer(
+            "when_to_see_clinician",
+            "See someone if the pain lasts more than a few weeks, wakes you at night or stops you walking normally.",
+        )
     if m in ("/appointment",) or "book" in m:
-        return [{"text": "Call us on 020 7946 0000 to book. Open Monday to Friday, 8am-6pm."},
-                {"custom": {"topic": "appointment", "escalation": "none"}}]
+        return [
+            {"text": "Call us on 020 7946 0000 to book. Open Monday to Friday, 8am-6pm."},
+            {"custom": {"topic": "appointment", "escalation": "none"}},
+        ]
     if m in ("hello", "hi", "/greet"):
-        return [{"text": "Hello! Ask me about hip and buttock pain."},
-                {"custom": {"topic": "greet", "escalation": "none"}}]
-    return [{"text": "Sorry, I'm not sure I understood. Did you mean one of these?",
-             "buttons": [{"title": "Symptoms", "payload": "/symptoms"},
-                         {"title": "Exercises", "payload": "/exercises"}]},
-            {"custom": {"topic": "clarify", "escalation": "none"}}]
+        return [
+            {"text": "Hello! Ask me about hip and buttock pain."},
+            {"custom": {"topic": "greet", "escalation": "none"}},
+        ]
+    return [
+        {
+            "text": "Sorry, I'm not sure I understood. Did you mean one of these?",
+            "buttons": [{"title": "Symptoms", "payload": "/symptoms"}, {"title": "Exercises", "payload": "/exercises"}],
+        },
+        {"custom": {"topic": "clarify", "escalation": "none"}},
+    ]
 
 
 class Handler(BaseHTTPRequestHandler):

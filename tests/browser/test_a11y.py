@@ -3,11 +3,11 @@
 axe-core 4.x comes from the PyPI package axe-playwright-python (it ships axe.min.js); it is
 injected with page.evaluate, which the pages' Content-Security-Policy does not block.
 """
+
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
-
 from ui import QUESTION, RED_FLAG, ask, axe_scan, describe, fulfil_rest, open_widget
 
 
@@ -30,9 +30,13 @@ def test_widget_has_no_serious_violations(stack, new_page, no_page_problems, dar
 def test_widget_fallback_and_urgent_have_no_serious_violations(stack, new_page, no_page_problems):
     page = new_page(1280, 800)
     open_widget(page, stack.web_url + "/")
-    fulfil_rest(page, [{"text": "Please see a doctor today. If you cannot get an appointment, call 111."},
-                       {"custom": {"topic": "red_flag", "escalation": "urgent", "flags": ["infection"],
-                                   "urgent_line": "111"}}])
+    fulfil_rest(
+        page,
+        [
+            {"text": "Please see a doctor today. If you cannot get an appointment, call 111."},
+            {"custom": {"topic": "red_flag", "escalation": "urgent", "flags": ["infection"], "urgent_line": "111"}},
+        ],
+    )
     ask(page, "fever")
     page.unroute("**/webhooks/rest/webhook")
     fulfil_rest(page, [])

@@ -1,9 +1,9 @@
 """The front-desk kiosk in headless Chromium, against the real Rasa + action servers."""
+
 from __future__ import annotations
 
-from playwright.sync_api import expect
-
 from conftest import screenshot
+from playwright.sync_api import expect
 from ui import ANSWER_TIMEOUT, RED_FLAG, ask, click_and_wait, conversation_id, senders
 
 KIOSK = "#kiosk"
@@ -53,7 +53,8 @@ def test_touch_targets_are_large(stack, new_page, no_page_problems):
     tap_topic(page, "Symptoms")
     sizes = page.locator("button:visible, input:visible, a:visible").evaluate_all(
         "els => els.map(e => { const r = e.getBoundingClientRect();"
-        " return [e.textContent.trim().slice(0, 30) || e.id, r.width, r.height]; })")
+        " return [e.textContent.trim().slice(0, 30) || e.id, r.width, r.height]; })"
+    )
     small = [s for s in sizes if s[1] < 48 or s[2] < 48]
     assert sizes and not small, f"touch targets under 48 px: {small}"
     font = page.locator(".ca-bubble--bot").first.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")

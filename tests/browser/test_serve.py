@@ -3,6 +3,7 @@
 Runs its own serve.py (free port, the unconfigured clinic profile); the browser part routes
 the REST channel inside the page, so no Rasa is needed here.
 """
+
 from __future__ import annotations
 
 import re
@@ -10,15 +11,14 @@ import socket
 import subprocess
 import sys
 import time
-from html.parser import HTMLParser
 import urllib.error
 import urllib.request
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
-
 from conftest import ROOT, http_ok
+from playwright.sync_api import expect
 from ui import ask, axe_scan, describe, fulfil_rest, open_widget
 
 EMPTY_PROFILE = Path(__file__).parent / "fixtures" / "empty-profile.yml"
@@ -37,9 +37,19 @@ def plain_server(tmp_path_factory):
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     out = open(log, "w")
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "web" / "serve.py"), "--port", str(port),
-         "--clinic-profile", str(EMPTY_PROFILE), "--rasa-url", "http://127.0.0.1:9"],
-        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            str(ROOT / "web" / "serve.py"),
+            "--port",
+            str(port),
+            "--clinic-profile",
+            str(EMPTY_PROFILE),
+            "--rasa-url",
+            "http://127.0.0.1:9",
+        ],
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 15
@@ -60,8 +70,9 @@ def get(url: str, method: str = "GET", data: bytes = None):
         return e.code, dict(e.headers), e.read().decode("utf-8", "replace")
 
 
-@pytest.mark.parametrize("path", ["/", "/visit", "/kiosk", "/static/widget.js",
-                                  "/static/assistant.css", "/static/vendor/socket.io.min.js"])
+@pytest.mark.parametrize(
+    "path", ["/", "/visit", "/kiosk", "/static/widget.js", "/static/assistant.css", "/static/vendor/socket.io.min.js"]
+)
 def test_pages_and_assets_with_security_headers(plain_server, path):
     base, _ = plain_server
     status, headers, body = get(base + path)
@@ -102,16 +113,24 @@ def test_no_cdn_every_asset_is_local(plain_server):
         assert parser.urls
         for url in parser.urls:
             assert url.startswith("/static/"), url
-    for name in ("widget.js", "assistant-core.js", "kiosk.js", "assistant.css", "widget.css",
-                 "kiosk.css", "site.css"):
+    for name in ("widget.js", "assistant-core.js", "kiosk.js", "assistant.css", "widget.css", "kiosk.css", "site.css"):
         body = get(base + "/static/" + name)[2]
         hosts = set(re.findall(r"https?://([a-z0-9-]+(?:\.[a-z0-9-]+)+)", body, re.I))
         assert hosts <= {"assistant.example.org", "www.w3.org"}, (name, hosts)
 
 
-@pytest.mark.parametrize("path", ["/static/../serve.py", "/static/%2e%2e/serve.py",
-                                  "/static/..%2fserve.py", "/static/.hidden", "/nope",
-                                  "/static/", "/templates/index.html"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../serve.py",
+        "/static/%2e%2e/serve.py",
+        "/static/..%2fserve.py",
+        "/static/.hidden",
+        "/nope",
+        "/static/",
+        "/templates/index.html",
+    ],
+)
 def test_unknown_and_traversal_paths_are_404(plain_server, path):
     base, _ = plain_server
     status, headers, body = get(base + path)
@@ -121,8 +140,7 @@ def test_unknown_and_traversal_paths_are_404(plain_server, path):
 
 def test_post_is_refused_and_bodies_never_logged(plain_server):
     base, log = plain_server
-    status, headers, _ = get(base + "/?q=" + SECRET + "-query", method="POST",
-                             data=("message=" + SECRET).encode())
+    status, headers, _ = get(base + "/?q=" + SECRET + "-query", method="POST", data=("message=" + SECRET).encode())
     assert status == 405
     get(base + "/?q=" + SECRET + "-query")
     time.sleep(0.3)
@@ -141,10 +159,20 @@ def test_unconfigured_clinic_says_local_emergency_number(plain_server, new_page,
     expect(footer).to_contain_text("your local emergency number")
     assert footer.locator("a[href^='tel:']").count() == 0
 
-    fulfil_rest(page, [{"text": "Call your local emergency number or go to the nearest "
-                                "emergency department now if: ..."},
-                       {"custom": {"topic": "red_flag", "escalation": "emergency",
-                                   "flags": ["saddle_numbness"], "emergency_number": ""}}])
+    fulfil_rest(
+        page,
+        [
+            {"text": "Call your local emergency number or go to the nearest emergency department now if: ..."},
+            {
+                "custom": {
+                    "topic": "red_flag",
+                    "escalation": "emergency",
+                    "flags": ["saddle_numbness"],
+                    "emergency_number": "",
+                }
+            },
+        ],
+    )
     turn = ask(page, "numb between my legs")
     banner = turn.locator(".ca-banner--emergency")
     expect(banner).to_contain_text("Call your local emergency number now.")
@@ -180,26 +208,34 @@ def test_reading_turns_of_every_shape(plain_server, new_page, no_page_problems):
     rf = {"topic": "red_flag", "escalation": "emergency", "flags": ["saddle_numbness"]}
     ans = {"topic": "symptoms", "escalation": "routine", "sources": []}
     # REST: text then custom, a trailing line, the disclaimer after a banner
-    got = page.evaluate(analyse, [
-        {"text": "Call 999"}, {"custom": rf},
-        {"text": "Symptoms are...", "buttons": [{"title": "More", "payload": "/tell_me_more"}]},
-        {"custom": ans}, {"text": "See a GP"}])
+    got = page.evaluate(
+        analyse,
+        [
+            {"text": "Call 999"},
+            {"custom": rf},
+            {"text": "Symptoms are...", "buttons": [{"title": "More", "payload": "/tell_me_more"}]},
+            {"custom": ans},
+            {"text": "See a GP"},
+        ],
+    )
     assert got["escalation"] == "emergency" and got["flags"] == ["saddle_numbness"]
-    assert got["segments"] == [["red_flag", ["Call 999"]],
-                               ["symptoms", ["Symptoms are...", "See a GP"]]]
+    assert got["segments"] == [["red_flag", ["Call 999"]], ["symptoms", ["Symptoms are...", "See a GP"]]]
     got = page.evaluate(analyse, [{"text": "Call 999"}, {"custom": rf}, {"text": "disclaimer"}])
     assert got["segments"] == [["red_flag", ["Call 999"]], ["", ["disclaimer"]]]
     # text and custom in one message; urgent beats routine; order does not matter
-    got = page.evaluate(analyse, [{"text": "A", "custom": ans},
-                                  {"text": "B", "custom": dict(rf, escalation="urgent")}])
+    got = page.evaluate(analyse, [{"text": "A", "custom": ans}, {"text": "B", "custom": dict(rf, escalation="urgent")}])
     assert got["escalation"] == "urgent" and got["topics"] == ["symptoms", "red_flag"]
     # custom first, then its text
     got = page.evaluate(analyse, [{"custom": rf}, {"text": "Call 999"}])
     assert got["segments"] == [["red_flag", ["Call 999"]]]
     # socket.io: quick_replies; stock send_custom_json spreads the custom into the event
-    got = page.evaluate(analyse, [
-        {"text": "Hi", "quick_replies": [{"content_type": "text", "title": "X", "payload": "/x"}]},
-        dict(ans, room="abc")])
+    got = page.evaluate(
+        analyse,
+        [
+            {"text": "Hi", "quick_replies": [{"content_type": "text", "title": "X", "payload": "/x"}]},
+            dict(ans, room="abc"),
+        ],
+    )
     assert got["segments"] == [["symptoms", ["Hi"]]] and got["escalation"] == "routine"
     # nothing to show, unknown tiers and junk
     assert page.evaluate(analyse, [])["empty"] is True
@@ -241,7 +277,7 @@ def test_starter_topics_are_catalogue_topics_or_booking():
     from assistant.catalogue import load_catalogue
 
     core = (ROOT / "web" / "static" / "assistant-core.js").read_text()
-    block = core[core.index("STARTER_TOPICS = ["):]
+    block = core[core.index("STARTER_TOPICS = [") :]
     payloads = re.findall(r'payload: "/([a-z_]+)"', block[: block.index("];")])
     assert len(payloads) >= 5
     topics = load_catalogue().topics
@@ -268,9 +304,20 @@ def quick_timeout_server(tmp_path_factory):
     out = open(log, "w")
     env = dict(__import__("os").environ, WEB_SOCKET_TIMEOUT="2")
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "web" / "serve.py"), "--port", str(port),
-         "--clinic-profile", str(EMPTY_PROFILE), "--rasa-url", "http://127.0.0.1:9"],
-        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
+        [
+            sys.executable,
+            str(ROOT / "web" / "serve.py"),
+            "--port",
+            str(port),
+            "--clinic-profile",
+            str(EMPTY_PROFILE),
+            "--rasa-url",
+            "http://127.0.0.1:9",
+        ],
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 15

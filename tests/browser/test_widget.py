@@ -1,14 +1,25 @@
 """The website chat widget in headless Chromium, against the real Rasa + action servers."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
-from playwright.sync_api import expect
-
 from conftest import screenshot
-from ui import (ANSWER_TIMEOUT, QUESTION, RED_FLAG, XSS, ask, bot_turns, click_and_wait,
-                conversation_id, fulfil_rest, open_widget, senders)
+from playwright.sync_api import expect
+from ui import (
+    ANSWER_TIMEOUT,
+    QUESTION,
+    RED_FLAG,
+    XSS,
+    ask,
+    bot_turns,
+    click_and_wait,
+    conversation_id,
+    fulfil_rest,
+    open_widget,
+    senders,
+)
 
 
 def test_question_gets_answer_with_source_and_follow_up(stack, new_page, no_page_problems):
@@ -67,8 +78,7 @@ def test_phone_320_and_dark_mode(stack, new_page, no_page_problems):
         assert width <= 320, f"horizontal scroll at 320 px: {width}"
         box = page.locator(".ca-panel").bounding_box()
         assert box and box["width"] <= 320 and box["x"] >= 0
-        for locator in (page.locator(".ca-input"), page.locator(".ca-send"),
-                        page.locator(".ca-close")):
+        for locator in (page.locator(".ca-input"), page.locator(".ca-send"), page.locator(".ca-close")):
             b = locator.bounding_box()
             assert b and b["x"] >= 0 and b["x"] + b["width"] <= 320, b
         screenshot(page, "widget-phone-dark" if dark else "widget-phone")
@@ -129,17 +139,33 @@ def test_markup_in_messages_is_shown_as_text(stack, new_page, no_page_problems):
     assert page.locator(".ca-log img, .ca-log script").count() == 0
 
     # and whatever a (compromised) server sends back is text too
-    evil = '<img src=x onerror=alert(3)><script>alert(4)</script>'
-    fulfil_rest(page, [
-        {"text": f"**bold** {evil} [click](javascript:alert(5))",
-         "buttons": [{"title": evil, "payload": "/greet"}]},
-        {"custom": {"topic": "red_flag", "escalation": "emergency", "flags": [evil],
+    evil = "<img src=x onerror=alert(3)><script>alert(4)</script>"
+    fulfil_rest(
+        page,
+        [
+            {
+                "text": f"**bold** {evil} [click](javascript:alert(5))",
+                "buttons": [{"title": evil, "payload": "/greet"}],
+            },
+            {
+                "custom": {
+                    "topic": "red_flag",
+                    "escalation": "emergency",
+                    "flags": [evil],
                     "emergency_number": evil,
                     "sources": [{"title": evil, "url": "javascript:alert(6)", "publisher": evil}],
-                    "unknown_field": {"nested": [evil]}}},
-        {"custom": {"topic": "symptoms", "escalation": "routine",
-                    "sources": [{"title": evil, "url": "javascript:alert(7)"}]}},
-    ])
+                    "unknown_field": {"nested": [evil]},
+                }
+            },
+            {
+                "custom": {
+                    "topic": "symptoms",
+                    "escalation": "routine",
+                    "sources": [{"title": evil, "url": "javascript:alert(7)"}],
+                }
+            },
+        ],
+    )
     turn = ask(page, "anything")
     expect(turn.locator(".ca-banner--emergency")).to_contain_text(evil)
     expect(turn.locator("button.ca-chip")).to_have_text(evil)
@@ -230,7 +256,8 @@ def test_every_control_has_a_name(stack, new_page, no_page_problems):
               const label = e.getAttribute('aria-label') || e.textContent.trim() ||
                 (e.id && e.getRootNode().querySelector(`label[for="${e.id}"]`));
               return !label;
-           }).map(e => e.outerHTML.slice(0, 120))""")
+           }).map(e => e.outerHTML.slice(0, 120))"""
+    )
     assert not unnamed, unnamed
 
 
@@ -269,8 +296,7 @@ def test_socketio_channel(stack, new_page, no_page_problems):
     expect(turn).to_have_attribute("data-escalation", "routine")
     expect(turn.locator(".ca-sources .ca-source").first).to_be_visible()
     turn = ask(page, RED_FLAG)
-    expect(turn.locator(".ca-banner--emergency a.ca-call--emergency")).to_have_attribute(
-        "href", "tel:999")
+    expect(turn.locator(".ca-banner--emergency a.ca-call--emergency")).to_have_attribute("href", "tel:999")
     cid = conversation_id(page)
     page.reload()
     expect(page.locator(".ca-turn--bot")).to_have_count(2)

@@ -1,4 +1,5 @@
 """Small page helpers shared by the browser tests (widget and kiosk)."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ ANSWER_TIMEOUT = 45_000  # ms: a real turn (NLU + action server), generous for s
 # Questions the real assistant answers (see data/nlu and content/red_flags.yml).
 QUESTION = "What exercises can I do to strengthen my gluteus medius?"
 RED_FLAG = "I suddenly have numbness between my legs and I can't control my bladder"
-XSS = '<img src=x onerror=alert(1)> <script>alert(2)</script> hello'
+XSS = "<img src=x onerror=alert(1)> <script>alert(2)</script> hello"
 
 
 # ----------------------------------------------------------------------------- widget
@@ -73,8 +74,7 @@ def fulfil_rest(page: Page, reply, delay_ms: int = 0) -> None:
         if delay_ms:
             page.wait_for_timeout(delay_ms)
         body = reply if isinstance(reply, (bytes, str)) else json.dumps(reply)
-        route.fulfill(status=200, headers={**_cors(route), "Content-Type": "application/json"},
-                      body=body)
+        route.fulfill(status=200, headers={**_cors(route), "Content-Type": "application/json"}, body=body)
 
     page.route("**/webhooks/rest/webhook", handler)
 
@@ -109,9 +109,10 @@ def axe_scan(page: Page, problems=None, context: Optional[dict] = None) -> List[
 
 def _axe(page: Page, Axe, context: Optional[dict]) -> List[dict]:
 
-    options = {"resultTypes": ["violations"],
-               "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
-                                                     "wcag22aa", "best-practice"]}}
+    options = {
+        "resultTypes": ["violations"],
+        "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]},
+    }
     results = Axe().run(page, context=context, options=options)
     violations = results.response["violations"]
     for v in violations:
