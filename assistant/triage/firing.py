@@ -37,16 +37,20 @@ class Firing:
         self.message = message
         self.attribution = attribution
         self.accept = accept
+        self._accepted: Dict[str, List["Mention"]] = {}
 
     def accepted(self, concept: str) -> List["Mention"]:
-        spec = self.message.concepts[concept]
-        names = spec.union if spec.kind == "union" else (concept,)
-        return [
-            mention
-            for name in names
-            for mention in self.message.mentions.get(name, [])
-            if mention.status in self.accept
-        ]
+        """Mentions of ``concept`` (or of its union's members) with an accepted status."""
+        if concept not in self._accepted:
+            spec = self.message.concepts[concept]
+            names = spec.union if spec.kind == "union" else (concept,)
+            self._accepted[concept] = [
+                mention
+                for name in names
+                for mention in self.message.mentions.get(name, [])
+                if mention.status in self.accept
+            ]
+        return self._accepted[concept]
 
     def at_site(self, symptom: str, site: str) -> List["Mention"]:
         """Symptom mentions attributed to the given site."""

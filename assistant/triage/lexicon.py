@@ -12,7 +12,7 @@ import logging
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 from assistant.text import CONTROL_CHARACTERS
 
@@ -31,6 +31,7 @@ CONTRACTIONS = {
 APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _SPACES_RE = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 POSSESSIVES = frozenset({"my", "our", "his", "her", "their", "your"})
+ENGLISH_DICTIONARY = "frequency_dictionary_en_82_765.txt"
 
 
 def clean(text: Any) -> str:
@@ -66,25 +67,53 @@ def chunks(text: str, size: int = CHUNK_CHARS) -> Iterable[str]:
         pos = end
 
 
-def osa_distance(first: str, second: str, limit: int) -> int:
-    """Optimal string alignment distance (edits incl. adjacent transpositions), capped."""
-    if abs(len(first) - len(second)) > limit:
-        return limit + 1
-    before_previous: List[int] = []
-    previous = list(range(len(second) + 1))
-    for i in range(1, len(first) + 1):
-        current = [i] + [0] * len(second)
-        row_min = current[0]
-        for j in range(1, len(second) + 1):
-            cost = 0 if first[i - 1] == second[j - 1] else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and first[i - 1] == second[j - 2] and first[i - 2] == second[j - 1]:
-                current[j] = min(current[j], before_previous[j - 2] + 1)
-            row_min = min(row_min, current[j])
-        if row_min > limit:
-            return limit + 1
-        before_previous, previous = previous, current
-    return previous[-1]
+@lru_cache(maxsize=1)
+def english_words() -> FrozenSet[str]:
+    """The English words of symspellpy's frequency dictionary (82,765 words). A token that
+    is a real word is never "corrected" into a red-flag word ("bowl", "pail", "wait")."""
+    from importlib import resources
+
+    text = resources.files("symspellpy").joinpath(ENGLISH_DICTIONARY).read_text(encoding="utf-8")
+    return frozenset(line.split(" ", 1)[0] for line in text.splitlines() if line)
+
+
+class TypoCorrector:
+    """Reads a misspelt token as the red-flag vocabulary word it is one or two edits from
+    (symspellpy: optimal string alignment, so adjacent swaps count as one edit).
+
+    A token is a candidate only if it is a non-word: letters only, at least ``min_length``
+    long, not an English word, not a word the rules use and not protected. One edit is
+    allowed up to seven letters, two from eight; the first letter must agree (patients
+    rarely get it wrong, and it keeps "ive" from becoming "give")."""
+
+    def __init__(self, targets: Iterable[str], min_length: int, protect: Iterable[str]) -> None:
+        from symspellpy import SymSpell
+
+        self.min_length = min_length
+        self.protect = frozenset(protect)
+        self.vocabulary: FrozenSet[str] = frozenset()
+        self.english = english_words()
+        self.targets = sorted({word for word in targets if word.isalpha() and len(word) >= 3})
+        self.symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+        for word in self.targets:
+            self.symspell.create_dictionary_entry(word, 1)
+
+    def correct(self, lower: str) -> Optional[str]:
+        if (
+            len(lower) < self.min_length
+            or not lower.isalpha()
+            or lower in self.protect
+            or lower in self.vocabulary
+            or lower in self.english
+        ):
+            return None
+        from symspellpy import Verbosity
+
+        limit = 1 if len(lower) <= 7 else 2
+        for suggestion in self.symspell.lookup(lower, Verbosity.CLOSEST, max_edit_distance=limit):
+            if suggestion.term[0] == lower[0]:
+                return str(suggestion.term)
+        return None
 
 
 class Normaliser:
@@ -106,15 +135,24 @@ class Normaliser:
             (re.compile(r"(?<![\w'])" + re.escape(str(word)) + r"(?![\w'])", re.IGNORECASE), str(replacement))
             for word, replacement in rewrite.items()
         ]
-        self.fuzzy_targets = sorted({str(word).lower() for word in fuzzy_targets})
+        self.fuzzy_targets = {str(word).lower() for word in fuzzy_targets}
         self.fuzzy_min_length = int(fuzzy_min_length)
         self.fuzzy_protect = {str(word).lower() for word in fuzzy_protect}
         # words the rules themselves use are never "typo-corrected"; set by the compiler
         self.vocabulary: Set[str] = set()
+        self.corrector: Optional[TypoCorrector] = None
         self.canonical: Callable[[str], str] = lru_cache(maxsize=20000)(self._canonical_uncached)
 
     def set_vocabulary(self, words: Iterable[str]) -> None:
+        """The rules' own words: never corrected, and (with the lexicon's canonical words and
+        ``fuzzy.targets``) what a typo is corrected to."""
         self.vocabulary = set(words)
+        self.corrector = TypoCorrector(
+            self.vocabulary | self.fuzzy_targets | set(self.variants.values()),
+            self.fuzzy_min_length,
+            self.fuzzy_protect,
+        )
+        self.corrector.vocabulary = frozenset(self.vocabulary)
         self.canonical.cache_clear()  # type: ignore[attr-defined]
 
     def rewrite(self, text: str) -> str:
@@ -134,20 +172,5 @@ class Normaliser:
         return self.variants.get(corrected, corrected) if corrected else lower
 
     def correct_typo(self, lower: str) -> Optional[str]:
-        """The clinical word a long unknown token is a typo of, or None."""
-        if (
-            len(lower) < self.fuzzy_min_length
-            or not lower.isalpha()
-            or lower in self.fuzzy_protect
-            or lower in self.vocabulary
-        ):
-            return None
-        best, best_distance = None, 99
-        for target in self.fuzzy_targets:
-            if target[0] != lower[0]:
-                continue
-            limit = 2 if len(target) >= 9 else 1
-            distance = osa_distance(lower, target, limit)
-            if distance <= limit and distance < best_distance:
-                best, best_distance = target, distance
-        return best
+        """The red-flag word an unknown token is a typo of, or None."""
+        return self.corrector.correct(lower) if self.corrector is not None else None

@@ -101,7 +101,7 @@ def _write(tmp_path, mutate):
             "  negation:\n    windw: 5",
             r"context\.negation\.windw: unknown option 'windw' \(did you mean 'window'\?\)",
         ),
-        ("    min_length: 6", "    min_length: six", r"lexicon\.fuzzy\.min_length: value is not a valid integer"),
+        ("    min_length: 3", "    min_length: six", r"lexicon\.fuzzy\.min_length: value is not a valid integer"),
     ],
 )
 def test_a_table_with_an_unknown_option_or_bad_value_fails_with_file_line_and_key(tmp_path, old, new, expect):
