@@ -98,7 +98,9 @@ def phase_sqlite(model: Path, token: str, procs: dict, urls: Dict[str, str], res
     """Everything measured against the assistant as `make run` serves it (SQLite)."""
     db = STATE / "tracker.db"
     db.unlink(missing_ok=True)
-    procs["ours"] = servers.start_assistant(model, STATE, token, ROOT / "endpoints.yml",
+    endpoints = Path(os.environ.get("BENCH_ENDPOINTS", ROOT / "endpoints.yml"))
+    results["endpoints"] = str(endpoints.relative_to(ROOT) if endpoints.is_relative_to(ROOT) else endpoints)
+    procs["ours"] = servers.start_assistant(model, STATE, token, endpoints,
                                             extra_env={"TRACKER_DB": str(db)})
     log("started: assistant, action server, bare bot")
     warm_up(urls)
@@ -184,9 +186,14 @@ def main() -> int:
         seconds = training.assistant_training()
         print(f"assistant trained from scratch in {seconds:.0f} s")
         return 0
+    # BENCH_RESULTS: write an A/B run elsewhere (its figures then do not become the report's).
+    out = Path(os.environ.get("BENCH_RESULTS", BENCH / "results.json"))
     if sys.argv[1:] != ["--report-only"]:
         results = json.loads(json.dumps(run()))
-        (BENCH / "results.json").write_text(json.dumps(results, indent=1))
+        out.write_text(json.dumps(results, indent=1))
+        if out != BENCH / "results.json":
+            print(report.headline(results))
+            return 0
     results = json.loads((BENCH / "results.json").read_text())
     (BENCH / "report.md").write_text(report.render(results))
     print(report.headline(results))
