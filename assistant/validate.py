@@ -80,7 +80,20 @@ WORDING_KEYS = (
     "empty_message",
     "too_long",
     "unavailable",
+    "crisis.lead",
+    "crisis.clinic",
+    "check.emergency",
+    "check.urgent",
+    "check.yes",
+    "check.no",
+    "check.answered_no",
 )
+# Placeholders only some wording gets (the reply builder passes them for these keys only).
+KEY_PLACEHOLDERS = {
+    "crisis.lead": {"crisis_line"},
+    "check.emergency": {"watch_for"},
+    "check.urgent": {"watch_for"},
+}
 PHONE_LIKE = re.compile(r"(?<![\w.])(?:\+?\d[\d ()-]{5,}\d)(?![\w.])")
 DOSE_LIKE = re.compile(r"\b\d+(?:\.\d+)?\s?(?:mg|milligrams?|ml|mcg|g|tablets?|pills?|capsules?)\b", re.I)
 
@@ -136,9 +149,14 @@ def check_wording(catalogue: Catalogue) -> List[str]:
         text = catalogue.say(key)
         if not text:
             problems.append(f"conversation wording {key}: missing")
-        unknown = _placeholders(text) - PLACEHOLDERS
+        unknown = _placeholders(text) - PLACEHOLDERS - KEY_PLACEHOLDERS.get(key, set())
         if unknown:
             problems.append(f"conversation wording {key}: unknown placeholders {sorted(unknown)}")
+    checks = catalogue.wording.get("checks") or {}
+    for flag, question in checks.items():
+        text = question.get("question", "") if isinstance(question, dict) else str(question)
+        if _placeholders(text):
+            problems.append(f"conversation wording checks.{flag}: a check question takes no placeholders")
     return problems
 
 

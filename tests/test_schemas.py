@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from assistant import schema, validate
 from assistant.paths import ROOT
@@ -260,3 +261,19 @@ def test_check_questions_must_name_red_flags(tmp_path):
     problems = validate.check_checks(_root_with(tmp_path, "content/conversation.yml", text))
     assert problems == ["conversation checks.sadle_numbness: not a red-flag id in content/red_flags.yml"]
     assert validate.check_checks() == []
+
+
+def test_wording_checks_cover_crisis_and_check_questions():
+    import copy
+
+    from assistant.catalogue import parse_catalogue
+
+    raw = yaml.safe_load(_text("content/catalogue.yml"))
+    wording = yaml.safe_load(_text("content/conversation.yml"))
+    assert validate.check_wording(parse_catalogue(raw, wording)) == []
+    broken = copy.deepcopy(wording)
+    broken["crisis"]["clinic"] = "Call {crisis_line}"  # only crisis.lead is given the crisis line
+    broken["checks"] = {"saddle_numbness": "Do you have {watch_for}?"}
+    problems = validate.check_wording(parse_catalogue(raw, broken))
+    assert "conversation wording crisis.clinic: unknown placeholders ['crisis_line']" in problems
+    assert "conversation wording checks.saddle_numbness: a check question takes no placeholders" in problems
