@@ -114,7 +114,8 @@ def render_served(summary: Dict[str, Any]) -> str:
     lines = [
         "## Held-out sets through the REST channel and the reply contract",
         "",
-        f"Served by: {result['served_by']}; {result['messages']} messages, each single message in a new "
+        f"Served by: {result['served_by']}, model {result.get('model', 'n/a')}; {result['messages']} messages, "
+        "each single message in a new "
         "conversation. A turn's topic is the last topic of its `custom` payloads that is not the red-flag "
         "warning; its escalation is the highest of the turn (the contract's rule). Baseline: TF-IDF (word 1–2 + "
         f"char_wb 2–4-grams) cosine 1-NN over the project's {result['train_examples']} training examples, on the "

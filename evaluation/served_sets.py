@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from evaluation.baselines import build_baseline
-from evaluation.common import load_examples, load_redflag_cases, rel
+from evaluation.common import load_examples, load_redflag_cases, model_description, rel
 from evaluation.heldout import (
     conversation_figures,
     load_items,
@@ -138,6 +138,7 @@ def run_served(
     if not present:
         raise FileNotFoundError(f"no held-out sets in {rel(holdout_dir)}")
     results: Dict[str, Any] = {}
+    served_model = "the running server's" if url else model_description(model)  # as loaded at start
     with Stack(model, url=url, rasa_port=rasa_port, actions_port=actions_port, content_topics=CONTENT_TOPICS) as stack:
         for name, path in present.items():
             kind, started = SETS[name], time.monotonic()
@@ -153,4 +154,10 @@ def run_served(
             results[name] = {"kind": kind, "file": rel(path), "seconds": round(time.monotonic() - started, 1), **result}
             print(f"  {name}: done in {results[name]['seconds']:.0f} s", flush=True)
         served_by = stack.url if stack.reused else f"started here (Rasa :{rasa_port}, actions :{actions_port})"
-    return {"served_by": served_by, "messages": stack.messages, "train_examples": len(train_texts), "sets": results}
+    return {
+        "served_by": served_by,
+        "model": served_model,
+        "messages": stack.messages,
+        "train_examples": len(train_texts),
+        "sets": results,
+    }
