@@ -3,6 +3,7 @@
 Every setting is an environment variable read once (docs/production.md lists them); the
 probes answer "is it up?" for the health waits without any third-party client.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,13 @@ from typing import List, Optional
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
 # Generated once into secrets.env (0600) unless given in the environment.
-SECRET_KEYS = ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "RASA_AUTH_TOKEN", "ACTION_SERVER_TOKEN",
-               "SOCKETIO_SESSION_SECRET")
+SECRET_KEYS = (
+    "POSTGRES_PASSWORD",
+    "REDIS_PASSWORD",
+    "RASA_AUTH_TOKEN",
+    "ACTION_SERVER_TOKEN",
+    "SOCKETIO_SESSION_SECRET",
+)
 
 
 def _env_list(name: str, default: str) -> List[str]:
@@ -55,7 +61,9 @@ class Settings:
     project_dir: Path = field(default_factory=lambda: Path(_env("RASA_PROJECT_DIR", str(REPO))))
     model: Optional[Path] = None
     credentials: Optional[Path] = None
-    endpoints: Path = field(default_factory=lambda: Path(_env("RASA_ENDPOINTS", str(DEPLOY / "rasa" / "endpoints.yml"))))
+    endpoints: Path = field(
+        default_factory=lambda: Path(_env("RASA_ENDPOINTS", str(DEPLOY / "rasa" / "endpoints.yml")))
+    )
     python: str = field(default_factory=lambda: _env("RASA_PYTHON", _default_python()))
     listen_host: str = "127.0.0.1"
     rasa_ports: List[int] = field(default_factory=lambda: [int(p) for p in _env_list("RASA_PORTS", "5305 5306")])

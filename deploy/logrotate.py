@@ -17,6 +17,7 @@ the Procfile, supervisord, nginx, Redis) without signalling the writer:
 
 Only the standard library; it prints file names and counts, never log content.
 """
+
 from __future__ import annotations
 
 import argparse

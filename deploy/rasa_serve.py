@@ -7,6 +7,7 @@ arguments and, only when `--enable-api` is among them, adds the token from
 
     RASA_AUTH_TOKEN=... python deploy/rasa_serve.py run --enable-api --model ... --port ...
 """
+
 import os
 import sys
 

@@ -14,6 +14,7 @@ A fault is injected the way an operator would stop a process, plus a SIGKILL at 
 (`Supervisor.kill`): supervisord then counts it as stopped and does not restart it,
 while a process that crashes on its own is restarted where the program says so.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,7 @@ def render(template: str, values: Mapping[str, str]) -> str:
     for key, value in values.items():
         template = template.replace(f"@@{key}@@", value)
     if "@@" in template:
-        raise ValueError("unrendered placeholder: " + template[template.index("@@"):][:40])
+        raise ValueError("unrendered placeholder: " + template[template.index("@@") :][:40])
     return template
 
 
@@ -57,8 +58,14 @@ def program(name: str, argv: Sequence[str], **options: object) -> str:
     is escaped (supervisord expands %(...)s); `environment` is a dict of extra variables."""
     env = dict(options.pop("environment", None) or {})  # type: ignore[call-overload]
     lines = [f"[program:{name}]", "command = " + " ".join(shlex.quote(a) for a in argv).replace("%", "%%")]
-    defaults = {"autostart": "false", "startsecs": 1, "stopwaitsecs": 30, "redirect_stderr": "true",
-                "stdout_logfile_maxbytes": 0, "stdout_logfile_backups": 0}
+    defaults = {
+        "autostart": "false",
+        "startsecs": 1,
+        "stopwaitsecs": 30,
+        "redirect_stderr": "true",
+        "stdout_logfile_maxbytes": 0,
+        "stdout_logfile_backups": 0,
+    }
     for key, value in {**defaults, **options}.items():
         lines.append(f"{key} = {value}")
     if env:
@@ -99,13 +106,28 @@ def procfile_conf(procfile: Path, directory: Path, log_dir: Path, root: Path = R
     honcho) with the environment supervisord was started with (scripts/run.sh sets it);
     the lines write their own logs (`tee -a`), so supervisord keeps none."""
     sections = [
-        program(name, ["/bin/sh", "-c", command], directory=root, autostart="true", autorestart="false",
-                stopasgroup="true", killasgroup="true", stopwaitsecs=20, stdout_logfile="NONE")
+        program(
+            name,
+            ["/bin/sh", "-c", command],
+            directory=root,
+            autostart="true",
+            autorestart="false",
+            stopasgroup="true",
+            killasgroup="true",
+            stopwaitsecs=20,
+            stdout_logfile="NONE",
+        )
         for name, command in read_procfile(procfile)
     ]
-    return render(TEMPLATE.read_text(), {
-        "DIR": str(directory), "LOG_DIR": str(log_dir), "ROOT": str(root), "PROGRAMS": "\n".join(sections),
-    })
+    return render(
+        TEMPLATE.read_text(),
+        {
+            "DIR": str(directory),
+            "LOG_DIR": str(log_dir),
+            "ROOT": str(root),
+            "PROGRAMS": "\n".join(sections),
+        },
+    )
 
 
 class Supervisor:

@@ -1,4 +1,5 @@
 """deploy/logrotate.py: daily copytruncate rotation, rotated days kept as long as conversations."""
+
 import datetime as dt
 import os
 import stat
@@ -43,10 +44,17 @@ def test_rotations_older_than_the_retention_are_deleted(tmp_path):
     assert [p.name for p in expired(tmp_path, 30, TODAY)] == ["rasa.log.2026-10-30", "rasa.log.2026-10-31"]
     assert run_once(tmp_path, days=30, today=TODAY)["removed"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "notes.txt.2026-01-01", "rasa.log.2026-11-01", "rasa.log.2026-11-30"]
+        "notes.txt.2026-01-01",
+        "rasa.log.2026-11-01",
+        "rasa.log.2026-11-30",
+    ]
 
 
 def test_command_line_refuses_a_zero_retention(tmp_path):
-    done = subprocess.run([sys.executable, "deploy/logrotate.py", "--dir", str(tmp_path), "--days", "0"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "deploy/logrotate.py", "--dir", str(tmp_path), "--days", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and "--days" in done.stderr

@@ -6,11 +6,11 @@ rasa-2 runs with the HTTP API on (so both "off by default" and "on, with a token
 checked) and the clinic profile is the configured test clinic. Set PROD_TEST_REUSE=1 to
 run against a cluster that is already up (it is then left running).
 """
+
 import os
 import time
 
 import pytest
-
 from prodlib import REPO, Cluster, Settings, TrackerDB, chat, log_sizes, new_sender
 
 TEST_CLINIC = REPO / "tests" / "fixtures" / "clinic.yml"

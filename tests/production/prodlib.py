@@ -2,6 +2,7 @@
 
 Everything talks to loopback only (127.0.0.0/8); every loop here is bounded in count and time.
 """
+
 from __future__ import annotations
 
 import json
@@ -98,8 +99,9 @@ class Reply:
         return " ".join(str(m.get("text", "")) for m in self.messages if isinstance(m, dict))
 
 
-def chat(base_url: str, sender: str, text: str, session: Optional[requests.Session] = None,
-         timeout: float = 60, **kwargs) -> Reply:
+def chat(
+    base_url: str, sender: str, text: str, session: Optional[requests.Session] = None, timeout: float = 60, **kwargs
+) -> Reply:
     http = session or session_from()
     t0 = time.perf_counter()
     resp = http.post(base_url + WEBHOOK, json={"sender": sender, "message": text}, timeout=timeout, **kwargs)
@@ -112,9 +114,16 @@ def chat(base_url: str, sender: str, text: str, session: Optional[requests.Sessi
 
 
 PATIENT_SCRIPT = [
-    "hello", "what is the gluteus medius", "what causes pain in the side of my hip",
-    "which exercises strengthen the gluteus medius", "how do I do crab steps", "what can I do at home for the pain",
-    "should I see a physio", "when should I see a doctor", "how do I book an appointment", "thanks",
+    "hello",
+    "what is the gluteus medius",
+    "what causes pain in the side of my hip",
+    "which exercises strengthen the gluteus medius",
+    "how do I do crab steps",
+    "what can I do at home for the pain",
+    "should I see a physio",
+    "when should I see a doctor",
+    "how do I book an appointment",
+    "thanks",
 ]
 
 
@@ -123,8 +132,15 @@ class Patients:
     sending the next message after each reply (plus `think` seconds). Bounded: at most
     `max_messages` each and `max_seconds` in all, whatever the test does."""
 
-    def __init__(self, base_url: str, count: int, think: float = 0.3, first_ip: int = 100,
-                 max_messages: int = 400, max_seconds: float = 300) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        count: int,
+        think: float = 0.3,
+        first_ip: int = 100,
+        max_messages: int = 400,
+        max_seconds: float = 300,
+    ) -> None:
         import threading
 
         self.base_url, self.think = base_url, think
@@ -209,7 +225,7 @@ class TrackerDB:
         senders = list(senders)
         result: Dict[str, Counter] = {s: Counter() for s in senders}
         for start in range(0, len(senders), 500):
-            chunk = senders[start:start + 500]
+            chunk = senders[start : start + 500]
             rows = self._query(
                 "SELECT sender_id, type_name, count(*) FROM events "
                 "WHERE sender_id = ANY(%s) AND type_name IN ('user', 'bot') GROUP BY 1, 2",
@@ -220,9 +236,7 @@ class TrackerDB:
         return result
 
     def user_texts(self, sender: str) -> List[str]:
-        rows = self._query(
-            "SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id", (sender,)
-        )
+        rows = self._query("SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id", (sender,))
         return [json.loads(data).get("text") for (data,) in rows]
 
     def turns(self, senders: List[str]) -> Dict[str, List[Tuple[Optional[str], int]]]:
@@ -233,7 +247,7 @@ class TrackerDB:
             rows = self._query(
                 "SELECT sender_id, type_name, data FROM events WHERE sender_id = ANY(%s) "
                 "AND type_name IN ('user', 'bot') ORDER BY sender_id, id",
-                (senders[start:start + 200],),
+                (senders[start : start + 200],),
             )
             for sender, kind, data in rows:
                 turns = result.setdefault(sender, [])
@@ -300,7 +314,9 @@ class Ledger:
                         found.append(f"{sender}: answered message #{p + 1} is not stored where expected")
                         break
                     if not 1 <= stored[p][1] <= n_messages:
-                        found.append(f"{sender}: message #{p + 1} has {stored[p][1]} stored bot events for {n_messages} reply messages")
+                        found.append(
+                            f"{sender}: message #{p + 1} has {stored[p][1]} stored bot events for {n_messages} reply messages"
+                        )
                     p += 1
                 elif here:
                     if kind == "safe" and stored[p][1] > 0:
@@ -308,7 +324,7 @@ class Ledger:
                     p += 1
             else:
                 if p != len(stored):
-                    found.append(f"{sender}: {len(stored) - p} stored user message(s) more than the client sent (duplicates?)")
+                    found.append(
+                        f"{sender}: {len(stored) - p} stored user message(s) more than the client sent (duplicates?)"
+                    )
         return found
-
-

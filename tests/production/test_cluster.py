@@ -1,10 +1,10 @@
 """The cluster as deployed: nginx in front of two Rasa instances that share PostgreSQL and Redis."""
+
 import concurrent.futures
 import re
 
 import pytest
 import requests
-
 from prodlib import WEBHOOK, Ledger, chat, new_sender, patient_ip, session_from
 
 
@@ -21,9 +21,7 @@ def access_log_size(cluster):
 
 
 def test_every_component_is_up(cluster):
-    assert {row["name"]: row["healthy"] for row in cluster.status()} == {
-        name: True for name in cluster.components()
-    }
+    assert {row["name"]: row["healthy"] for row in cluster.status()} == {name: True for name in cluster.components()}
 
 
 def test_nginx_spreads_messages_over_both_instances(cluster):
@@ -56,7 +54,9 @@ def test_a_conversation_moves_between_instances_with_its_history(cluster, db, is
 def test_tls_server_answers_with_the_certificate(cluster):
     cert = cluster.s.tls_dir / "localhost.crt"
     http = session_from()
-    resp = http.post(cluster.tls_url + WEBHOOK, json={"sender": new_sender(), "message": "hello"}, verify=str(cert), timeout=60)
+    resp = http.post(
+        cluster.tls_url + WEBHOOK, json={"sender": new_sender(), "message": "hello"}, verify=str(cert), timeout=60
+    )
     assert resp.status_code == 200 and resp.json()
     assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
     assert "nginx/" not in resp.headers.get("Server", "")
@@ -75,7 +75,9 @@ def test_rate_limit_is_per_client(cluster):
     bad_json = b'{"not json'
 
     def flood(_):
-        return flooder.post(cluster.base_url + WEBHOOK, data=bad_json, timeout=30).status_code
+        return flooder.post(
+            cluster.base_url + WEBHOOK, data=bad_json, headers={"Content-Type": "application/json"}, timeout=30
+        ).status_code  # JSON content type (else 415), malformed body: 400
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         codes = list(pool.map(flood, range(3 * cluster.s.rate_burst + 20)))
@@ -84,10 +86,22 @@ def test_rate_limit_is_per_client(cluster):
     assert chat(cluster.base_url, new_sender(), "hello", session=patient).status == 200
 
 
-@pytest.mark.parametrize("path", [
-    "/", "/status", "/version", "/domain", "/model/parse", "/conversations/abc/tracker",
-    "/webhooks/rest/", "/webhooks/socketio/", "/socket.io.js", "/..%2fstatus", "/webhooks/rest/webhook/../../../status",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/status",
+        "/version",
+        "/domain",
+        "/model/parse",
+        "/conversations/abc/tracker",
+        "/webhooks/rest/",
+        "/webhooks/socketio/",
+        "/socket.io.js",
+        "/..%2fstatus",
+        "/webhooks/rest/webhook/../../../status",
+    ],
+)
 def test_nothing_but_the_channels_is_published(cluster, path):
     resp = requests.get(cluster.base_url + path, timeout=10)
     assert resp.status_code in {400, 403, 404}, (path, resp.status_code, resp.text[:200])

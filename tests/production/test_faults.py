@@ -11,6 +11,7 @@ Every fault goes through supervisord (deploy/supervise.py), as an operator's
 `supervisorctl stop/start/signal` would: a kill is "stop, then SIGKILL at once", so
 supervisord leaves the process stopped instead of restarting it behind the test's back.
 """
+
 import time
 
 import pytest

@@ -9,6 +9,7 @@ in its background mode under supervisord, on ports of its own (Rasa 5405, action
   `scripts/stop.sh` stops everything;
 * a malformed website origin stops the start-up with a clear error, before anything runs.
 """
+
 import os
 import stat
 import subprocess
@@ -25,16 +26,27 @@ MAX_BODY = 200_000
 
 
 def listening(port):
-    return {c.laddr.ip for c in psutil.net_connections(kind="inet")
-            if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
+    return {
+        c.laddr.ip
+        for c in psutil.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+    }
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run-profile") / "run"
-    env = dict(os.environ, RASA_PORT=str(RASA_PORT), ACTIONS_PORT=str(ACTIONS_PORT), WEB_PORT=str(WEB_PORT),
-               BIND="0.0.0.0", RUN_DIR=str(run_dir), RASA_MAX_BODY=str(MAX_BODY), ACTIONS_MAX_BODY=str(MAX_BODY),
-               ACTION_SERVER_TOKEN="run-profile-" + uuid.uuid4().hex)
+    env = dict(
+        os.environ,
+        RASA_PORT=str(RASA_PORT),
+        ACTIONS_PORT=str(ACTIONS_PORT),
+        WEB_PORT=str(WEB_PORT),
+        BIND="0.0.0.0",
+        RUN_DIR=str(run_dir),
+        RASA_MAX_BODY=str(MAX_BODY),
+        ACTIONS_MAX_BODY=str(MAX_BODY),
+        ACTION_SERVER_TOKEN="run-profile-" + uuid.uuid4().hex,
+    )
     env.pop("CORS_ORIGINS", None)
     busy = [p for p in PORTS if listening(p)]
     if busy:
@@ -64,8 +76,9 @@ def test_ready_message_lists_addresses_and_origins(stack):
 
 
 def test_run_directory_tracker_and_logs_are_private(stack):
-    resp = requests.post(f"http://127.0.0.1:{RASA_PORT}{WEBHOOK}", json={"sender": str(uuid.uuid4()), "message": "hello"},
-                         timeout=60)
+    resp = requests.post(
+        f"http://127.0.0.1:{RASA_PORT}{WEBHOOK}", json={"sender": str(uuid.uuid4()), "message": "hello"}, timeout=60
+    )
     assert resp.status_code == 200 and resp.json()
     run_dir = stack["dir"]
     assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
@@ -79,9 +92,15 @@ def test_run_directory_tracker_and_logs_are_private(stack):
 def test_both_servers_refuse_bodies_over_the_limit(stack):
     body = b'{"sender": "x", "message": "' + b"y" * (MAX_BODY + 10) + b'"}'
     headers = {"Content-Type": "application/json"}
-    assert requests.post(f"http://127.0.0.1:{RASA_PORT}{WEBHOOK}", data=body, headers=headers, timeout=30).status_code == 413
+    assert (
+        requests.post(f"http://127.0.0.1:{RASA_PORT}{WEBHOOK}", data=body, headers=headers, timeout=30).status_code
+        == 413
+    )
     headers["Authorization"] = "Bearer " + stack["env"]["ACTION_SERVER_TOKEN"]
-    assert requests.post(f"http://127.0.0.1:{ACTIONS_PORT}/webhook", data=body, headers=headers, timeout=30).status_code == 413
+    assert (
+        requests.post(f"http://127.0.0.1:{ACTIONS_PORT}/webhook", data=body, headers=headers, timeout=30).status_code
+        == 413
+    )
 
 
 def test_one_process_stops_and_comes_back(stack):
@@ -94,10 +113,17 @@ def test_one_process_stops_and_comes_back(stack):
 
 
 def test_malformed_origin_stops_the_start(tmp_path):
-    env = dict(os.environ, RUN_DIR=str(tmp_path / "run"), RASA_PORT="5406", ACTIONS_PORT="5456", WEB_PORT="8481",
-               WEBSITE_ORIGINS="https://www.clinic.org/contact")
-    done = subprocess.run(["bash", "scripts/run.sh", "--background"], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=120)
+    env = dict(
+        os.environ,
+        RUN_DIR=str(tmp_path / "run"),
+        RASA_PORT="5406",
+        ACTIONS_PORT="5456",
+        WEB_PORT="8481",
+        WEBSITE_ORIGINS="https://www.clinic.org/contact",
+    )
+    done = subprocess.run(
+        ["bash", "scripts/run.sh", "--background"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2
     assert "WEBSITE_ORIGINS" in done.stderr and "https://www.clinic.org/contact" in done.stderr
     assert not (tmp_path / "run" / "supervisord.conf").exists()

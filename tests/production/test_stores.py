@@ -1,12 +1,12 @@
 """The two store classes of the production profile (deploy/tracker_store.py,
 deploy/lock_store.py), against the cluster's own PostgreSQL and Redis."""
+
 import asyncio
 import json
 import time
 import uuid
 
 import pytest
-
 from prodlib import REPO  # noqa: F401  (puts the repository on sys.path)
 
 
@@ -16,16 +16,27 @@ def lock_stores(cluster):
 
     from deploy.lock_store import ResilientRedisLockStore
 
-    kwargs = dict(host=cluster.s.listen_host, port=cluster.s.redis_port, db=cluster.s.redis_db,
-                  password=cluster.secrets()["REDIS_PASSWORD"], key_prefix="storetest")
+    kwargs = dict(
+        host=cluster.s.listen_host,
+        port=cluster.s.redis_port,
+        db=cluster.s.redis_db,
+        password=cluster.secrets()["REDIS_PASSWORD"],
+        key_prefix="storetest",
+    )
     return RedisLockStore(**kwargs), ResilientRedisLockStore(**kwargs)
 
 
 def plant_stale_ticket(store, conversation_id, expires_in):
     """What an instance that died while holding the lock leaves behind."""
-    store.red.set(store.key_prefix + conversation_id, json.dumps(
-        {"conversation_id": conversation_id, "tickets": [json.dumps({"number": 7, "expires": time.time() + expires_in})]}
-    ))
+    store.red.set(
+        store.key_prefix + conversation_id,
+        json.dumps(
+            {
+                "conversation_id": conversation_id,
+                "tickets": [json.dumps({"number": 7, "expires": time.time() + expires_in})],
+            }
+        ),
+    )
 
 
 async def acquire(store, conversation_id, lifetime):
@@ -82,8 +93,13 @@ def test_tracker_store_checks_connections_and_hides_values(cluster):
     from deploy.tracker_store import ResilientSQLTrackerStore
 
     store = ResilientSQLTrackerStore(
-        Domain.empty(), dialect="postgresql", host=cluster.s.listen_host, port=cluster.s.postgres_port,
-        db=cluster.s.postgres_db, username=cluster.s.postgres_user, password=cluster.secrets()["POSTGRES_PASSWORD"],
+        Domain.empty(),
+        dialect="postgresql",
+        host=cluster.s.listen_host,
+        port=cluster.s.postgres_port,
+        db=cluster.s.postgres_db,
+        username=cluster.s.postgres_user,
+        password=cluster.secrets()["POSTGRES_PASSWORD"],
     )
     try:
         assert store.engine.pool._pre_ping is True
@@ -91,8 +107,14 @@ def test_tracker_store_checks_connections_and_hides_values(cluster):
         too_long_sender = "x" * 300  # the column holds 255 characters: the INSERT fails
         with pytest.raises(sa.exc.SQLAlchemyError) as failure:
             with store.session_scope() as session:
-                session.add(store.SQLEvent(sender_id=too_long_sender, type_name="user", timestamp=time.time(),
-                                           data=json.dumps({"event": "user", "text": "my hip hurts so much"})))
+                session.add(
+                    store.SQLEvent(
+                        sender_id=too_long_sender,
+                        type_name="user",
+                        timestamp=time.time(),
+                        data=json.dumps({"event": "user", "text": "my hip hurts so much"}),
+                    )
+                )
                 session.commit()
         assert "value too long" in str(failure.value)
         assert "my hip hurts" not in str(failure.value)
