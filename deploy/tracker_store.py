@@ -35,6 +35,8 @@ from typing import Any, Awaitable, Callable, Optional, Text, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from serving import speedups
+
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -52,6 +54,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, retry_seconds: Optional[float] = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        speedups.install()  # start-up work for the whole Rasa process (serving/speedups.py)
         url = self.engine.url
         self.engine.dispose()
         self.engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, **create_engine_kwargs(url))

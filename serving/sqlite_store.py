@@ -28,6 +28,8 @@ import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from sqlalchemy.pool import SingletonThreadPool
 
+from serving import speedups
+
 logger = logging.getLogger(__name__)
 
 # journal_size_limit=0: after each checkpoint the WAL file is cut back to nothing, so rows
@@ -49,6 +51,7 @@ class TunedSQLiteTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        speedups.install()  # start-up work for the whole Rasa process (serving/speedups.py)
         url = self.engine.url
         if url.get_backend_name() != "sqlite":
             logger.info("Tracker store: %s left as is on %s", type(self).__name__, url.get_backend_name())

@@ -1,0 +1,50 @@
+"""serving/speedups.py: the once-built validator accepts and rejects exactly what Rasa's
+per-call ``jsonschema.validate`` does, with the same error type and Rasa's hint, and is fast."""
+import time
+
+import jsonschema
+import pytest
+from rasa.core.actions.action import RemoteAction
+
+from serving import speedups
+
+GOOD = [{"events": [], "responses": []},
+        {"events": [{"event": "slot", "name": "last_topic", "value": "anatomy"}],
+         "responses": [{"text": "hi", "custom": {"topic": "anatomy"}, "buttons": []}]}]
+BAD = [{"events": "not a list"}, {"events": [{"event": 3}]}, {"responses": "x"}]
+
+
+def rasa_says(result):
+    try:
+        jsonschema.validate(result, RemoteAction.action_response_format_spec())
+        return "ok"
+    except jsonschema.ValidationError as error:
+        return error.message
+
+
+def test_same_verdicts_as_rasa_and_faster():
+    expected = [rasa_says(r) for r in GOOD + BAD]
+    speedups.install()
+    action = RemoteAction("action_answer_topic", None)
+    for result in GOOD:
+        assert action._validate_action_result(result) is True
+    for result, rasa_message in zip(BAD, expected[len(GOOD):]):
+        with pytest.raises(jsonschema.ValidationError) as caught:
+            action._validate_action_result(result)
+        assert caught.value.message.startswith(rasa_message)
+        assert "Failed to validate Action server response" in caught.value.message
+    t0 = time.perf_counter()
+    for _ in range(50):
+        action._validate_action_result(GOOD[1])
+    ours = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(50):
+        rasa_says(GOOD[1])
+    assert ours < (time.perf_counter() - t0) / 3
+
+
+def test_install_is_idempotent():
+    speedups.install()
+    first = RemoteAction._validate_action_result
+    speedups.install()
+    assert RemoteAction._validate_action_result is first
