@@ -33,13 +33,12 @@ import time
 from typing import Any, Awaitable, Callable, Optional, Text, TypeVar
 
 import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import exc as sa_exc
 
 from serving import speedups
-
-from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
-from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
 
