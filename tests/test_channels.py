@@ -208,3 +208,9 @@ def test_in_flight_admits_one_turn_per_sender():
     assert gate.enter("a") and not gate.enter("a") and gate.enter("b")
     gate.leave("a")
     assert gate.enter("a") and "b" in gate
+
+
+def test_the_triage_budget_shrinks_under_a_flood_but_never_below_twice_the_limit():
+    budgets = [safety.triage_budget(n) for n in range(0, 40)]
+    assert budgets[0] == safety.MAX_TRIAGE_CHARS and budgets == sorted(budgets, reverse=True)
+    assert min(budgets) >= 2 * safety.MAX_MESSAGE_CHARS
