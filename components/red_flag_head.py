@@ -128,7 +128,7 @@ class RedFlagHead(GraphComponent):
             "max_ngram": 5,
             "C": 10.0,
             "random_seed": 42,
-            "threshold": 0.3,
+            "threshold": 0.5,
             "flag_thresholds": {"crisis": 0.6},
         }
 
