@@ -32,10 +32,10 @@ cluster-status: ## show which parts of the local production cluster run and are 
 test-production: deploy-deps train ## cluster, load, fault, bad-input, fuzz, retention, log and run-profile tests (~10 min)
 	$(PROD_PY) -m pytest tests/production -p no:cacheprovider -q -rs
 
-# The benchmark serves the model `make train` made. The assistant's training time comes from
-# `make bench-train` (a timed training from scratch, longer than the whole benchmark on two
-# cores); BENCH_TRAIN=1 trains inside the benchmark instead.
-bench: deploy-deps train ## latency, throughput, memory, load and training time -> bench/report.md (~10 min)
+# The benchmark serves the model `make train` made, beside a bare `rasa init` bot (made once in
+# build/bare-bot; BENCH_RETRAIN_BARE=1 remakes it) on ports 5905/5955 and 5915, PostgreSQL on
+# 55432. The assistant's training time comes from `make bench-train` (a timed training from scratch).
+bench: deploy-deps train ## side by side with a bare bot: profile, load, growth, long messages, memory -> bench/report.md (~15 min)
 	$(PROD_PY) bench/run_bench.py
 
 bench-train: venv spacy-model ## time a from-scratch training of the assistant for the bench report (slow)
