@@ -18,6 +18,7 @@ from assistant.topics import MENU
 
 Message = dict
 TIER_ORDER = {"emergency": 3, "urgent": 2, "routine": 1, "none": 0}
+CRISIS_FLAG = "crisis"  # thoughts of suicide or self-harm: its own wording, first
 
 
 class _Blank(dict):
@@ -116,7 +117,23 @@ def topic_reply(
 def red_flag_reply(
     catalogue: Catalogue, profile: ClinicProfile, findings: Sequence[dict]
 ) -> List[Message]:
-    """The emergency or urgent escalation for red flags found in the message.
+    """Every red flag of a turn: the crisis reply first if there is one, then the others.
+
+    The actions and the channels' safety net both call this, so a crisis reads the same
+    whether or not the action server is up.
+    """
+    crisis = [f for f in findings if f.get("flag") == CRISIS_FLAG]
+    others = [f for f in findings if f.get("flag") != CRISIS_FLAG]
+    messages = crisis_reply(catalogue, profile) if crisis else []
+    if others or not crisis:
+        messages += tier_reply(catalogue, profile, others)
+    return messages
+
+
+def tier_reply(
+    catalogue: Catalogue, profile: ClinicProfile, findings: Sequence[dict]
+) -> List[Message]:
+    """The emergency or urgent escalation for (non-crisis) red flags found in the message.
 
     ``findings``: dicts with ``flag``, ``tier`` ("emergency" | "urgent") and ``watch_for``
     (patient wording). The reply is plain text with no button in front of it.
@@ -244,9 +261,6 @@ def too_long_reply(catalogue: Catalogue, profile: ClinicProfile, limit: int) -> 
 
 # --- crisis, check questions, the safe reply --------------------------------------------
 
-CRISIS_FLAG = "crisis"
-
-
 def crisis_reply(catalogue: Catalogue, profile: ClinicProfile) -> List[Message]:
     """Thoughts of suicide or self-harm: kind and short, first, with the crisis line.
 
@@ -268,13 +282,8 @@ def crisis_reply(catalogue: Catalogue, profile: ClinicProfile) -> List[Message]:
 def escalation_reply(
     catalogue: Catalogue, profile: ClinicProfile, findings: Sequence[dict]
 ) -> List[Message]:
-    """Every red flag of a turn: the crisis reply first if there is one, then the others."""
-    crisis = [f for f in findings if f.get("flag") == CRISIS_FLAG]
-    others = [f for f in findings if f.get("flag") != CRISIS_FLAG]
-    messages = crisis_reply(catalogue, profile) if crisis else []
-    if others:
-        messages += red_flag_reply(catalogue, profile, others)
-    return messages
+    """Every red flag of a turn (crisis first): the same as ``red_flag_reply``."""
+    return red_flag_reply(catalogue, profile, findings)
 
 
 def check_question(catalogue: Catalogue, flag: str) -> Optional[str]:

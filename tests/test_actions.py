@@ -429,3 +429,10 @@ def test_more_about_the_second_via_tell_me_more(make_tracker, dispatcher, domain
                            slots={"offered": EXERCISES, "last_topic": "exercises"})
     _, messages = run(A.ActionTellMeMore, tracker, dispatcher, domain)
     assert customs(messages)[0]["topic"] == "exercise_crab_steps"
+
+
+def test_crisis_with_another_flag_comes_first_then_the_other(catalogue, profile):
+    findings = [{"flag": "saddle_numbness", "tier": "emergency", "watch_for": "numbness between your legs"},
+                {"flag": "crisis", "tier": "emergency", "watch_for": ""}]
+    messages = A.replies.red_flag_reply(catalogue, profile, findings)
+    assert [m["custom"]["flags"] for m in messages] == [["crisis"], ["saddle_numbness"]]
