@@ -41,7 +41,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
@@ -51,7 +51,8 @@ if __package__ in (None, ""):  # run as a script: python evaluation/evaluate.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evaluation.baselines import run_baseline  # noqa: E402
-from evaluation.common import ROOT, model_description, quiet_logging, rel  # noqa: E402
+from evaluation.common import ROOT, model_description, pipeline_component, quiet_logging, rel  # noqa: E402
+from evaluation.metrics import RED_FLAG  # noqa: E402
 from evaluation.nlu import run_crossval, run_holdout  # noqa: E402
 from evaluation.redflags import run_redflags  # noqa: E402
 from evaluation.report import headline, render_markdown  # noqa: E402
@@ -64,6 +65,12 @@ HOLDOUT = ROOT / "evaluation" / "holdout"
 FOLDS = 5
 QUICK_FOLDS = 3
 QUICK_EPOCHS = 20
+
+
+def topic_classifier_excludes(config: Path) -> Tuple[str, ...]:
+    """Intents the serving topic classifier does not learn: ``red_flag`` when the learned
+    red-flag head (which hides those examples from DIET) is in the serving pipeline."""
+    return (RED_FLAG,) if pipeline_component(config, "RedFlagHead") else ()
 
 
 def env_int(name: str) -> Optional[int]:
@@ -170,6 +177,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             args.seed,
             args.results,
             args.epochs,
+            topic_classifier_excludes(args.config),
         )
     step("baseline", run_baseline, args.nlu, args.holdout)
     step("redflags", run_redflags, args.redflags, args.config)

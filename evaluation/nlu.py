@@ -201,8 +201,13 @@ def run_crossval(
     seed: int,
     results_dir: Path,
     epochs: Optional[int] = None,
+    exclude_intents: Sequence[str] = (),
 ) -> Dict[str, Any]:
-    """Seeded k-fold cross-validation with Rasa's training and evaluation functions."""
+    """Seeded k-fold cross-validation with Rasa's training and evaluation functions.
+
+    ``exclude_intents``: examples the serving topic classifier never trains on (the
+    ``red_flag`` examples, which the learned red-flag head takes out of DIET's data).
+    """
     import rasa.model_training
     from rasa.core.agent import Agent
     from rasa.nlu.test import drop_intents_below_freq, evaluate_intents, get_eval_data
@@ -216,7 +221,8 @@ def run_crossval(
         shutil.rmtree(out)
     out.mkdir(parents=True)
     data = drop_intents_below_freq(load_data(str(nlu_path)), cutoff=folds)
-    examples = data.intent_examples
+    left_out = [m for m in data.intent_examples if m.get("intent") in exclude_intents]
+    examples = [m for m in data.intent_examples if m.get("intent") not in exclude_intents]
     labels = [m.get_full_intent() for m in examples]
     shared = {  # what rasa.nlu.test.generate_folds passes on to every fold
         "entity_synonyms": data.entity_synonyms,
@@ -269,6 +275,7 @@ def run_crossval(
         "folds": folds,
         "seed": seed,
         "examples": len(examples),
+        "excluded": {"intents": list(exclude_intents), "examples": len(left_out)},
         "intents": len(set(labels)),
         "accuracy": mean_sd([r["accuracy"] for r in fold_rows]),
         "macro_f1": mean_sd([r["macro_f1"] for r in fold_rows]),

@@ -142,6 +142,13 @@ def render_markdown(summary: Dict[str, Any]) -> str:
             f"epochs, {cv['examples']} examples, {cv['intents']} intents)",
             "",
         ]
+        excluded = cv.get("excluded") or {}
+        if excluded.get("examples"):
+            lines += [
+                f"Left out: {excluded['examples']} examples of {', '.join(excluded['intents'])} (the learned "
+                "red-flag head takes them out of the topic classifier's training data in serving too).",
+                "",
+            ]
         if cv.get("epochs") != cv.get("configured_epochs"):
             lines += [
                 f"**Quick run:** DIET trained for {cv['epochs']} epochs instead of the configured "

@@ -336,11 +336,11 @@ def test_parse_args_defaults_quick_and_environment(monkeypatch):
 
 # ------------------------------------------------------------------ configs
 
-SERVING_ONLY = {"components.red_flags.RedFlagDetector", "FallbackClassifier"}
+SERVING_ONLY = {"components.red_flags.RedFlagDetector", "FallbackClassifier", "components.red_flag_head.RedFlagHead"}
 
 
 def test_crossval_pipeline_is_the_serving_pipeline_without_rules_and_fallback():
-    """config_crossval.yml must follow config.yml; only the two serving-only components go."""
+    """config_crossval.yml must follow config.yml; only the serving-only components go."""
     import yaml
 
     serving = yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
@@ -361,3 +361,10 @@ def test_with_epochs_changes_only_diet_epochs(tmp_path):
             item["epochs"] = 7
     assert changed == original
     assert common.pipeline_option(ROOT / "config.yml", "RedFlagDetector", "rules", None)
+
+
+def test_crossval_leaves_out_red_flag_examples_when_the_head_hides_them(tmp_path):
+    assert ev.topic_classifier_excludes(ROOT / "config.yml") == ("red_flag",)
+    plain = tmp_path / "config.yml"
+    plain.write_text("pipeline:\n  - name: DIETClassifier\n")
+    assert ev.topic_classifier_excludes(plain) == ()
