@@ -9,7 +9,8 @@ read its replies - and ids are random UUIDs (122 bits), so no one can guess anot
 Supported stores: Rasa's SQL tracker store (SQLite in the embedded profile, PostgreSQL in
 production, also deploy.tracker_store's subclass) and the in-memory store. On SQLite the
 delete runs with ``secure_delete`` on, so the deleted rows are overwritten with zeros in
-the file, not just unlinked. PostgreSQL frees the rows at its next (auto)vacuum.
+the file, not just unlinked, and the write-ahead log (WAL mode) is checkpointed and
+truncated. PostgreSQL frees the rows at its next (auto)vacuum.
 """
 from __future__ import annotations
 
@@ -50,6 +51,9 @@ def delete_conversation(tracker_store: Any, sender_id: str) -> int:
                 .delete(synchronize_session=False)
             )
             session.commit()
+            if session.bind.dialect.name == "sqlite":
+                # In WAL mode the old pages also sit in the -wal file until a checkpoint.
+                session.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
         return int(deleted or 0)
     if isinstance(store, InMemoryTrackerStore):
         return 1 if store.store.pop(sender_id, None) is not None else 0

@@ -44,19 +44,19 @@ MAX_MESSAGE_CHARS = int(os.environ.get("MAX_MESSAGE_CHARS", "500"))
 # the length (about 30 ms per 1,000 characters here), and the worker is one thread, so
 # 20 over-long messages in flight finish within about 5 s (nginx allows 16 kB bodies).
 MAX_TRIAGE_CHARS = 8_000
-# Under a flood of over-long messages each is triaged on fewer characters, so that every
-# one is still answered within seconds (20 in flight took up to 15 s at 8,000 characters
-# each): from BUSY_QUEUE waiting on its first BUSY_TRIAGE_CHARS (4 times the widget's
-# limit), from FLOOD_QUEUE waiting on its first FLOOD_TRIAGE_CHARS (twice the limit).
-BUSY_QUEUE, BUSY_TRIAGE_CHARS = 4, 2_000
-FLOOD_QUEUE, FLOOD_TRIAGE_CHARS = 10, 1_000
+# Under a flood of over-long messages each is triaged on fewer characters, sized by the
+# worker's measured speed so that the queue drains within TRIAGE_WAIT_SECONDS, but never
+# on fewer than MAX_MESSAGE_CHARS (what the widget would have sent). 20 in flight took up
+# to 15 s at 8,000 characters each on a loaded machine.
+TRIAGE_WAIT_SECONDS = 3.0
 
 
-def triage_budget(waiting: int) -> int:
+def triage_budget(waiting: int, chars_per_second: float) -> int:
     """How many characters of an over-long message to triage with ``waiting`` in the queue."""
-    if waiting >= FLOOD_QUEUE:
-        return FLOOD_TRIAGE_CHARS
-    return BUSY_TRIAGE_CHARS if waiting >= BUSY_QUEUE else MAX_TRIAGE_CHARS
+    budget = int(chars_per_second * TRIAGE_WAIT_SECONDS / (max(waiting, 0) + 1))
+    return max(MAX_MESSAGE_CHARS, min(MAX_TRIAGE_CHARS, budget))
+
+
 TRIAGE_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="channel-triage")
 WORKER = TriageWorker()
 TURN_TIMEOUT_SECONDS = float(os.environ.get("TURN_TIMEOUT_SECONDS", "20"))
@@ -150,7 +150,7 @@ def red_flag_messages(text: str) -> List[dict]:
 async def red_flags_off_loop(text: str) -> List[dict]:
     """The escalation for red flags in ``text``, triaged in the worker process (a thread
     when it is not running), so the event loop keeps serving everybody else."""
-    text = text[: triage_budget(WORKER.waiting)]
+    text = text[: triage_budget(WORKER.waiting, WORKER.chars_per_second)]
     findings = await WORKER.findings(text)
     if findings is None:
         return await asyncio.get_running_loop().run_in_executor(TRIAGE_POOL, red_flag_messages, text)

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import sys
+import time
 from typing import List, Optional
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 REQUEST_TIMEOUT_SECONDS = 8.0
 START_TIMEOUT_SECONDS = 120.0
 STREAM_LIMIT = 1 << 20
+NOMINAL_CHARS_PER_SECOND = 30_000.0  # an idle core
 BLOCKED_FRAMEWORKS = ("tensorflow", "torch", "jax", "mxnet")
 
 
@@ -39,6 +41,9 @@ class TriageWorker:
         self.lock: Optional[asyncio.Lock] = None
         self.ready = False
         self.waiting = 0
+        # Characters triaged per second, measured (moving average): the channel sizes an
+        # over-long message's triage by it, so a queue of them drains within seconds.
+        self.chars_per_second = NOMINAL_CHARS_PER_SECOND
 
     async def start(self) -> None:
         """Start the worker and wait until it has loaded the triage (a few seconds)."""
@@ -90,6 +95,7 @@ class TriageWorker:
         if not self.usable():
             return None
         try:
+            started = time.monotonic()
             self.proc.stdin.write(json.dumps({"text": text}).encode("utf-8") + b"\n")
             await self.proc.stdin.drain()
             line = await asyncio.wait_for(self.proc.stdout.readline(), REQUEST_TIMEOUT_SECONDS)
@@ -97,6 +103,9 @@ class TriageWorker:
             found = answer["findings"]
             if not isinstance(found, list):
                 raise ValueError("findings must be a list")
+            if len(text) >= 200:
+                rate = len(text) / max(time.monotonic() - started, 1e-3)
+                self.chars_per_second = 0.7 * self.chars_per_second + 0.3 * rate
             return found
         except (OSError, ValueError, KeyError, asyncio.TimeoutError) as exc:
             logger.error("triage worker failed (%s); restarting it", type(exc).__name__)

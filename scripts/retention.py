@@ -70,7 +70,7 @@ def url_from_endpoints(path: Path) -> sa.engine.URL:
     config = yaml.safe_load(path.read_text()) or {}
     store = {k: _expand(v) for k, v in (config.get("tracker_store") or {}).items()}
     kind = str(store.get("type", "")).lower()
-    if kind != "sql" and not kind.endswith("sqltrackerstore"):
+    if kind != "sql" and not (kind.endswith("trackerstore") and "sql" in kind):  # also subclasses
         raise SystemExit(f"retention: {path} has no SQL tracker store (type: {store.get('type')!r})")
     dialect = store.get("dialect", "sqlite")
     host = store.get("url")
@@ -139,6 +139,8 @@ def vacuum(engine: sa.engine.Engine, sqlite: bool) -> None:
         if sqlite:
             conn.execute(sa.text("PRAGMA secure_delete = ON"))
             conn.execute(sa.text("VACUUM"))
+            # In WAL mode the old pages also sit in the -wal file until a checkpoint.
+            conn.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
         else:
             conn.execute(sa.text("VACUUM events"))
 

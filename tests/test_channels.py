@@ -210,7 +210,12 @@ def test_in_flight_admits_one_turn_per_sender():
     assert gate.enter("a") and "b" in gate
 
 
-def test_the_triage_budget_shrinks_under_a_flood_but_never_below_twice_the_limit():
-    budgets = [safety.triage_budget(n) for n in range(0, 40)]
-    assert budgets[0] == safety.MAX_TRIAGE_CHARS and budgets == sorted(budgets, reverse=True)
-    assert min(budgets) >= 2 * safety.MAX_MESSAGE_CHARS
+@pytest.mark.parametrize("speed", [30_000.0, 5_000.0, 500.0])
+def test_the_triage_budget_drains_the_queue_in_seconds_but_covers_the_typed_limit(speed):
+    budgets = [safety.triage_budget(n, speed) for n in range(0, 40)]
+    assert budgets == sorted(budgets, reverse=True)
+    assert all(safety.MAX_MESSAGE_CHARS <= b <= safety.MAX_TRIAGE_CHARS for b in budgets)
+    for waiting, budget in enumerate(budgets):
+        if budget > safety.MAX_MESSAGE_CHARS:  # above the floor: the whole queue within the wait
+            assert (waiting + 1) * budget / speed <= safety.TRIAGE_WAIT_SECONDS + 1e-6
+    assert safety.triage_budget(0, 30_000.0) == safety.MAX_TRIAGE_CHARS

@@ -42,16 +42,33 @@ def make_store(path, conversations):
     store.engine.dispose()
 
 
-def test_a_purged_conversation_leaves_no_trace_in_the_database_file(tmp_path):
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_a_purged_conversation_leaves_no_trace_in_the_database_file(tmp_path, journal):
+    import sqlite3
+
     old_words, new_words = "zqold" + uuid.uuid4().hex[:10], "zqnew" + uuid.uuid4().hex[:10]
     db = tmp_path / "tracker.db"
+    keeper = None
+    if journal == "wal":  # as serving.sqlite_store keeps it: WAL, a connection held open
+        sqlite3.connect(db).execute("PRAGMA journal_mode=WAL").fetchall()
+        keeper = sqlite3.connect(db)
+        keeper.execute("PRAGMA wal_autocheckpoint=0")
     make_store(db, {"old-patient": (40, f"my hip hurts {old_words} " * 20), "new-patient": (1, f"hello {new_words}")})
-    assert old_words.encode() in db.read_bytes()
+    files = lambda: b"".join(p.read_bytes() for p in tmp_path.glob("tracker.db*"))  # noqa: E731
+    assert old_words.encode() in files()
     out = run("--db-url", f"sqlite:///{db}", "--days", "30", "--no-logs")
     assert "deleted 1 conversation(s)" in out
-    data = db.read_bytes()
+    data = files()
     assert old_words.encode() not in data and b"old-patient" not in data
     assert new_words.encode() in data  # the recent conversation is still there
+    if keeper is not None:
+        keeper.close()
+
+
+def test_the_embedded_endpoints_file_is_understood():
+    """endpoints.yml names the embedded profile's store class; retention finds its file."""
+    url = retention.url_from_endpoints(ROOT / "endpoints.yml")
+    assert url.get_backend_name() == "sqlite" and url.database
 
 
 def stamp(epoch):

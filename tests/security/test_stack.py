@@ -163,12 +163,14 @@ def events_of(db, sender):
 
 
 def test_the_kiosk_can_forget_its_conversation(stack):
-    sender = str(uuid.uuid4())
-    say("my hip hurts when I sit", sender)
+    sender, words = str(uuid.uuid4()), "zqforget" + uuid.uuid4().hex[:10]
+    say(f"my hip hurts when I sit {words}", sender)
     assert events_of(stack["db"], sender) > 0
     resp = post(FORGET, {"sender": sender})
     assert resp.status_code == 200 and resp.json() == {"forgotten": True}
     assert events_of(stack["db"], sender) == 0
+    stored = b"".join(p.read_bytes() for p in stack["db"].parent.glob(stack["db"].name + "*"))
+    assert words.encode() not in stored  # not in the database file, not in its WAL
     assert post(FORGET, {"sender": str(uuid.uuid4())}).json() == {"forgotten": True}  # unknown id: same answer
     assert say("hello", sender)[0]["topic"] == "greet"  # the id starts afresh
 
@@ -198,4 +200,5 @@ def test_zz_no_text_no_5xx_no_slow_request(stack):
         assert "Failed to parse arguments" not in text and "request_body" not in text
         assert "lost control of my bladder" not in text
     assert STATUSES and all(status < 500 for status, _ in STATUSES), [s for s in STATUSES if s[0] >= 500]
-    assert max(seconds for _, seconds in STATUSES) < 10
+    slow = sorted(seconds for _, seconds in STATUSES)[-5:]
+    assert max(slow) < 10, f"slowest requests: {slow}"
