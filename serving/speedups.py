@@ -9,6 +9,9 @@ same: a valid action server response passes, an invalid one raises jsonschema's
 ``ValidationError`` (the best match, as ``jsonschema.validate`` picks it) with Rasa's
 extra hint in its message.
 
+``install()`` also keeps ``Event.resolve_by_type``'s answer per event type name (Rasa walks
+every Event subclass for every stored event it reads back, each turn).
+
 ``install()`` is idempotent and is called when Rasa loads the tracker store
 (serving/sqlite_store.py in the embedded profile, deploy/tracker_store.py in production),
 the one piece of project code every Rasa process loads before the first turn.
@@ -48,5 +51,29 @@ def install() -> None:
         raise error
 
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    _cache_event_types()
     _installed = True
     logger.info("custom action responses: validated with a schema checked once at start-up")
+
+
+def _cache_event_types() -> None:
+    """``Event.resolve_by_type`` walks every Event subclass (``all_subclasses``, with an
+    ``isabstract`` check each) for every event it deserialises - each stored event of the
+    conversation, at every turn, so the cost grows with the conversation. Keep the answer
+    per type name; a miss (an unknown name, a default, a class defined later) still goes
+    through Rasa's own lookup."""
+    from rasa.shared.core.events import Event
+
+    original = Event.resolve_by_type
+    known: Dict[Text, Any] = {}
+
+    def resolve_by_type(type_name: Text, default: Any = None) -> Any:
+        found = known.get(type_name)
+        if found is not None:
+            return found
+        found = original(type_name, default)
+        if found is not None and found is not default:
+            known[type_name] = found
+        return found
+
+    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]

@@ -48,3 +48,20 @@ def test_install_is_idempotent():
     first = RemoteAction._validate_action_result
     speedups.install()
     assert RemoteAction._validate_action_result is first
+
+
+def test_event_types_resolve_as_before():
+    from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, UserUttered
+
+    speedups.install()
+    assert Event.resolve_by_type("user") is UserUttered
+    assert Event.resolve_by_type("action") is ActionExecuted
+    assert Event.resolve_by_type("session_started") is SessionStarted
+    assert Event.resolve_by_type("no_such_event", default=UserUttered) is UserUttered
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("no_such_event")
+    events = [{"event": "session_started"}, {"event": "user", "text": "hi", "parse_data": {}},
+              {"event": "action", "name": "action_listen"}]
+    from rasa.shared.core.events import deserialise_events
+
+    assert [type(e) for e in deserialise_events(events)] == [SessionStarted, UserUttered, ActionExecuted]
