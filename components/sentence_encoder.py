@@ -23,9 +23,6 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 import numpy as np
-from scipy.special import erf
-from threadpoolctl import ThreadpoolController
-
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -36,6 +33,8 @@ from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.exceptions import RasaException
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.special import erf
+from threadpoolctl import ThreadpoolController
 
 logger = logging.getLogger(__name__)
 
@@ -268,6 +267,7 @@ def load_encoder(model_zip: Path, expected_sha256: str = MODEL_SHA256) -> MiniLM
             f"model.safetensors in {model_zip} has sha256 {actual}, expected {expected_sha256}; "
             "refusing to load a model that is not the published all-MiniLM-L6-v2."
         )
+    logger.info("Loaded sentence encoder weights from %s (sha256 verified)", model_zip)
     return MiniLMEncoder(load_safetensors(blob), config, WordPieceTokenizer(vocab))
 
 
