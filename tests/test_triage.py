@@ -37,7 +37,7 @@ RED_FLAGS_MD = ROOT.parent / "shared" / "clinical" / "red-flags.md"
 SUGGESTED_IDS = {
     "bladder_bowel", "saddle_numbness", "bilateral_or_severe_weakness", "progressive_weakness",
     "fracture", "fall_older_adult", "infection", "limb_ischaemia", "cancer_history",
-    "weight_loss", "night_rest_pain", "child_limp", "dvt", "avn_risk", "mass",
+    "weight_loss", "night_rest_pain", "child_limp", "dvt", "avn_risk", "mass", "crisis",
 }
 
 
@@ -194,6 +194,10 @@ FLAG_CASES = {
     "mass": (
         ["I've found a lump in my buttock that's getting bigger"],
         ["no lumps or bumps", "I have a knot in my glute", "is a lump a sign of cancer?"],
+    ),
+    "crisis": (
+        ["I want to die", "thinking of ending it all", "can't go on with this pain"],
+        ["this pain is killing me", "I'm dying to know", "I'm not suicidal, just fed up"],
     ),
 }
 
@@ -565,7 +569,7 @@ def test_table_covers_red_flags_md_with_tiers_wording_and_sources():
         "limb_ischaemia": "emergency", "progressive_weakness": "urgent",
         "fall_older_adult": "urgent", "infection": "urgent", "cancer_history": "urgent",
         "weight_loss": "urgent", "night_rest_pain": "urgent", "child_limp": "urgent",
-        "dvt": "urgent", "avn_risk": "urgent", "mass": "urgent",
+        "dvt": "urgent", "avn_risk": "urgent", "mass": "urgent", "crisis": "emergency",
     }
     for fid, flag in flags.items():
         assert flag["tier"] == expected_tiers[fid]

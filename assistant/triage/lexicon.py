@@ -110,10 +110,18 @@ class TypoCorrector:
         from symspellpy import Verbosity
 
         limit = 1 if len(lower) <= 7 else 2
-        for suggestion in self.symspell.lookup(lower, Verbosity.CLOSEST, max_edit_distance=limit):
-            if suggestion.term[0] == lower[0]:
-                return str(suggestion.term)
-        return None
+        candidates = [
+            str(suggestion.term)
+            for suggestion in self.symspell.lookup(lower, Verbosity.CLOSEST, max_edit_distance=limit)
+            if suggestion.term[0] == lower[0]
+        ]
+        if not candidates:
+            return None
+        # equally close: a swap of two letters ("lfie": life, not lie), then a dropped letter
+        # ("kil": kill, not kid), then a wrong letter, then an extra one
+        letters = sorted(lower)
+        preference = {1: 0, 0: 1}
+        return min(candidates, key=lambda term: (sorted(term) != letters, preference.get(len(term) - len(lower), 2)))
 
 
 class Normaliser:

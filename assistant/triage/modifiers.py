@@ -121,7 +121,11 @@ class Modifiers:
         )
 
     def status(self, concept: Concept, mention: "Mention") -> Status:
-        if self.hyperbole and any(index in self.hyperbole for index in range(mention.start, mention.end)):
+        if (
+            self.hyperbole
+            and not concept.never_hyperbole
+            and any(index in self.hyperbole for index in range(mention.start, mention.end))
+        ):
             return Status.HYPERBOLE
         if self._excluded(concept, mention):
             return Status.EXCLUDED
@@ -211,13 +215,17 @@ class Modifiers:
         if any(index in self.hypothetical_forward for index in range(clause_start, mention.start + 1)):
             return True
         # 2. question cues ("can X cause", "is X a sign of") anywhere in a question clause
-        if mention.sent in self.questions and self._speculative_question(concept, mention, clause_start, clause_end):
+        if (
+            mention.sent in self.questions
+            and not concept.question_counts
+            and self._speculative_question(concept, mention, clause_start, clause_end)
+        ):
             return True
         # 3. modal just before the mention ("I might fall", "I'll go numb")
         index = mention.start - 1
         while index >= clause_start and message.norms[index] in self.words.modal_skip:
             index -= 1
-        if index >= clause_start and message.cue_at("modal", index):
+        if index >= clause_start and not concept.modal_counts and message.cue_at("modal", index):
             return True
         # 4. speculation ("I'm worried I have cancer") for concepts that ask for it
         if concept.speculation_cues and message.cue_in("speculation", range(clause_start, mention.start)):

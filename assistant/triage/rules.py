@@ -34,6 +34,9 @@ class Concept:
     speculation_cues: bool = False
     always_hypothetical: bool = False
     resolvable: bool = False  # "had a fever last week", "my temperature has gone now"
+    never_hyperbole: bool = False  # a wish to die is never hyperbole (red-flags.md: crisis)
+    question_counts: bool = False  # said in a question it still counts ("what's the point of living?")
+    modal_counts: bool = False  # a modal before it is intent ("I might end it all")
     next_in: Optional[List[Phrase]] = None
     next_not_in: Optional[List[Phrase]] = None
     prev_not_in: Optional[List[Phrase]] = None
@@ -225,6 +228,9 @@ def _concept(name: str, spec: schema.Concept, compiler: PatternCompiler) -> Conc
         speculation_cues=spec.speculation_cues,
         always_hypothetical=spec.always_hypothetical,
         resolvable=spec.resolvable,
+        never_hyperbole=spec.never_hyperbole,
+        question_counts=spec.question_counts,
+        modal_counts=spec.modal_counts,
         next_in=lists.get("next_in"),
         next_not_in=lists.get("next_not_in"),
         prev_not_in=lists.get("prev_not_in"),

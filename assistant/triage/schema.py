@@ -82,6 +82,9 @@ class Concept(_Strict):
     speculation_cues: bool = False
     always_hypothetical: bool = False
     resolvable: bool = False
+    never_hyperbole: bool = False
+    question_counts: bool = False
+    modal_counts: bool = False
     next_in: Optional[List[Word]] = None
     next_not_in: Optional[List[Word]] = None
     prev_not_in: Optional[List[Word]] = None
