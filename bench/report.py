@@ -124,8 +124,15 @@ def plots(results: dict) -> List[str]:
 
 def _profile_lines(results: dict) -> List[str]:
     lines = ["## Where the time goes (py-spy, 10 patients, closed loop, 20 s)", "",
-             "Share of samples (wall clock, idle excluded) under each function, inclusive; the event loop's own "
-             "frames left out.", ""]
+             "Share of samples (idle excluded) under each function, inclusive. *Before* is the same profile "
+             "with stock Rasa 3.6 action-response validation (bench/profile_before.json, kept from the run that "
+             "found it); serving/speedups.py removes that cost.", ""]
+    before = results.get("profile_before", {}).get("rasa", {}).get("buckets", {})
+    now = results.get("profile", {}).get("rasa", {}).get("buckets", {})
+    if now:
+        lines += ["| step of a turn (Rasa server) | before % | now % |", "|---|---:|---:|"]
+        lines += [f"| {label} | {fmt(before.get(label), 1)} | {share} |" for label, share in now.items()]
+        lines.append("")
     for proc, prof in results.get("profile", {}).items():
         if "inclusive" not in prof:
             lines += [f"*{proc}*: no profile ({prof.get('error', 'no samples')})", ""]

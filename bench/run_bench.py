@@ -195,6 +195,9 @@ def main() -> int:
             print(report.headline(results))
             return 0
     results = json.loads((BENCH / "results.json").read_text())
+    before = BENCH / "profile_before.json"
+    if before.exists():
+        results["profile_before"] = json.loads(before.read_text())
     (BENCH / "report.md").write_text(report.render(results))
     print(report.headline(results))
     return 0
