@@ -12,6 +12,10 @@ extra hint in its message.
 ``install()`` also keeps ``Event.resolve_by_type``'s answer per event type name (Rasa walks
 every Event subclass for every stored event it reads back, each turn).
 
+With ``tracker_events: current_turn`` on the action endpoint, custom action calls carry
+only the current turn's events (see ``_lean_action_calls``), so they stop growing with
+the conversation.
+
 ``install()`` is idempotent and is called when Rasa loads the tracker store
 (serving/sqlite_store.py in the embedded profile, deploy/tracker_store.py in production),
 the one piece of project code every Rasa process loads before the first turn.
@@ -19,7 +23,7 @@ the one piece of project code every Rasa process loads before the first turn.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Text
+from typing import Any, Dict, List, Text
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +56,7 @@ def install() -> None:
 
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     _cache_event_types()
+    _lean_action_calls()
     _installed = True
     logger.info("custom action responses: validated with a schema checked once at start-up")
 
@@ -77,3 +82,42 @@ def _cache_event_types() -> None:
         return found
 
     Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]
+
+
+# endpoints.yml, action_endpoint: `tracker_events: current_turn` sends only this turn's events.
+TRACKER_EVENTS_KEY = "tracker_events"
+
+
+def _lean_action_calls() -> None:
+    """Rasa sends the action server the whole conversation (every event, serialised to JSON
+    and parsed again there) with every custom action, so a call costs more each turn. This
+    project's actions read slots and the latest message only (never ``tracker.events``), so
+    with ``tracker_events: current_turn`` on the action endpoint a call carries the same
+    slots, latest message and latest action, and the events from the latest user message on.
+    Without that setting Rasa's own request is sent unchanged."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import EventVerbosity
+
+    original = RemoteAction._action_call_format
+
+    def _action_call_format(self: RemoteAction, tracker: Any, domain: Any) -> Dict[Text, Any]:
+        endpoint = self.action_endpoint
+        if endpoint is None or endpoint.kwargs.get(TRACKER_EVENTS_KEY) != "current_turn":
+            return original(self, tracker, domain)
+        import rasa
+
+        state = tracker.current_state(EventVerbosity.NONE)
+        turn: List[Any] = []
+        for event in reversed(tracker.events):
+            turn.append(event)
+            if isinstance(event, UserUttered):
+                break
+        state["events"] = [e.as_dict() for e in reversed(turn)]
+        result = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state,
+                  "version": rasa.__version__}
+        if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+            result["domain"] = domain.as_dict()
+        return result
+
+    RemoteAction._action_call_format = _action_call_format  # type: ignore[method-assign]

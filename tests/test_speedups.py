@@ -65,3 +65,27 @@ def test_event_types_resolve_as_before():
     from rasa.shared.core.events import deserialise_events
 
     assert [type(e) for e in deserialise_events(events)] == [SessionStarted, UserUttered, ActionExecuted]
+
+
+def test_lean_action_call_keeps_slots_latest_message_and_this_turn():
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    speedups.install()
+    domain = Domain.from_yaml("version: '3.1'\nintents: [greet, anatomy]\nslots:\n  last_topic:\n    type: any\n"
+                              "    mappings: [{type: custom}]\n")
+    events = [ActionExecuted("action_listen"), UserUttered("hello", {"name": "greet"}), ActionExecuted("action_greet"),
+              SlotSet("last_topic", "anatomy"), ActionExecuted("action_listen"),
+              UserUttered("what is it", {"name": "anatomy"})]
+    tracker = DialogueStateTracker.from_events("s1", events, domain.slots)
+    full = RemoteAction("action_answer_topic", EndpointConfig("http://x", enable_selective_domain=True))
+    lean = RemoteAction("action_answer_topic", EndpointConfig("http://x", enable_selective_domain=True,
+                                                              tracker_events="current_turn"))
+    a, b = full._action_call_format(tracker, domain), lean._action_call_format(tracker, domain)
+    assert len(a["tracker"]["events"]) == 6 and [e["event"] for e in b["tracker"]["events"]] == ["user"]
+    for key in ("slots", "latest_message", "latest_action_name", "sender_id", "active_loop"):
+        assert a["tracker"][key] == b["tracker"][key]
+    assert b["tracker"]["slots"]["last_topic"] == "anatomy"
+    assert {k: v for k, v in a.items() if k != "tracker"} == {k: v for k, v in b.items() if k != "tracker"}
