@@ -539,11 +539,13 @@ def test_typical_messages_are_fast(triage):
     texts = [c["text"] for c in DEV_CASES if c["text"].strip()]
     for t in texts[:30]:
         triage.assess(t)
+    # CPU time, not wall time: the bound is about the triage's own work, and a wall clock
+    # on a shared two-core machine measures the neighbours too.
     timings = []
     for t in texts:
-        start = time.perf_counter()
+        start = time.process_time()
         triage.assess(t)
-        timings.append((time.perf_counter() - start) * 1000)
+        timings.append((time.process_time() - start) * 1000)
     assert statistics.median(timings) < 5.0, f"median {statistics.median(timings):.2f} ms"
 
 
