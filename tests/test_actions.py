@@ -436,3 +436,11 @@ def test_crisis_with_another_flag_comes_first_then_the_other(catalogue, profile)
                 {"flag": "crisis", "tier": "emergency", "watch_for": ""}]
     messages = A.replies.red_flag_reply(catalogue, profile, findings)
     assert [m["custom"]["flags"] for m in messages] == [["crisis"], ["saddle_numbness"]]
+
+
+def test_yes_to_a_crisis_check_gives_the_crisis_reply(make_tracker, dispatcher, domain, catalogue):
+    assert catalogue.say("checks.crisis")
+    check = {"flag": "crisis", "tier": "emergency", "watch_for": ""}
+    _, messages = run(A.ActionAffirm, make_tracker("affirm", slots={"pending_check": check}), dispatcher, domain)
+    assert messages[0]["text"].startswith("I'm sorry you're going through this.")
+    assert customs(messages)[0]["flags"] == ["crisis"]
