@@ -190,16 +190,22 @@ def _growth_lines(results: dict) -> List[str]:
                       f"{met(worst <= GOALS['growth'])}."]
     lines += ["", f"New conversations (12 per size, turns 1 and 2) with stored conversations in the tracker store. "
                   f"Empty-store turn-1 p50 (SQLite, before any load): {base:.0f} ms.", "",
-              "| store | stored conversations | turn 1 p50 ms | turn 2 p50 ms | turn 1 / empty | load avg |",
-              "|---|---:|---:|---:|---:|---:|"]
+              "| store | stored conversations | turn 1 p50 ms | turn 2 p50 ms | turn 1 / same store before seeding | "
+              "turn 1 / empty store before load | load avg |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
     for r in results["stores"]:
         empty = next(x for x in results["stores"] if x["store"] == r["store"] and x["stored"] == 0)
         lines.append(f"| {r['store']} | {r['conversations_in_store']:,} | {r['turn1']['p50']:.0f} | {r['turn2']['p50']:.0f} | "
-                     f"{r['turn1']['p50'] / empty['turn1']['p50']:.2f} | {r['load']['loadavg_1min']:.1f} |")
+                     f"{r['turn1']['p50'] / empty['turn1']['p50']:.2f} | {r['turn1']['p50'] / base:.2f} | "
+                     f"{r['load']['loadavg_1min']:.1f} |")
     worst = max((r["turn1"]["p50"] / next(x for x in results["stores"] if x["store"] == r["store"]
                                           and x["stored"] == 0)["turn1"]["p50"]) for r in results["stores"])
-    lines += ["", f"- Worst store-size ratio (against the same store empty): {worst:.2f}× (goal ≤ {GOALS['growth']}×): "
-                  f"{met(worst <= GOALS['growth'])}.", "", "![cost as work grows](plots/growth.png)", ""]
+    worst_empty = max(r["turn1"]["p50"] for r in results["stores"] if r["stored"]) / base
+    lines += ["", f"- Worst store-size ratio (against the same store before seeding): {worst:.2f}× (goal ≤ "
+                  f"{GOALS['growth']}×): {met(worst <= GOALS['growth'])}.",
+              f"- Worst seeded store against the empty-store turn 1 measured before any load: {worst_empty:.2f}× "
+              f"(goal ≤ {GOALS['growth']}×): {met(worst_empty <= GOALS['growth'])}.",
+              "", "![cost as work grows](plots/growth.png)", ""]
     return lines
 
 
@@ -232,7 +238,8 @@ def _resources_lines(results: dict) -> List[str]:
             f"| of which model load (Rasa's log, 1 s resolution) | {fmt(ml['bare'])} | {fmt(ml['ours'])} |",
             f"| training from scratch (s) | {fmt(t.get('bare'))} | {fmt(t.get('ours'))} ({t.get('ours_source')}) |",
             "",
-            f"- Rasa ≤ 1 GB: {met(rss['ours rasa'] <= GOALS['rasa_mb'])}; action server ≤ 100 MB: "
+            f"- Rasa ≤ 1 GiB (1,024 MiB): {met(rss['ours rasa'] <= GOALS['rasa_mb'])}; ≤ 1 GB (954 MiB): "
+            f"{met(rss['ours rasa'] <= 1e9 / 2**20)}; action server ≤ 100 MB: "
             f"{met(rss['ours action server'] <= GOALS['actions_mb'])}.",
             "", "![memory](plots/memory.png)", ""]
 
