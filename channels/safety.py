@@ -1,8 +1,8 @@
 """The safety net around every turn, shared by the REST and socket.io channels.
 
 * Input is cleaned (control characters dropped, Unicode normalised) and bounded; an
-  empty or over-long message (over MAX_MESSAGE_CHARS, default 500: what the widget and
-  the kiosk allow) gets a polite reply without reaching the model. Its red flags still
+  empty or over-long message (over MAX_MESSAGE_CHARS, default 1,000: what the widget's
+  text box allows; the kiosk's allows 500) gets a polite reply without reaching the model. Its red flags still
   escalate: triage runs in a worker process (channels/triage_worker.py), so it holds up
   neither the event loop nor the interpreter lock, and with them every other patient's
   turn; in one worker thread (``TRIAGE_POOL``) while that process is not running.
@@ -39,7 +39,7 @@ from channels.triage_worker import TriageWorker
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARS = int(os.environ.get("MAX_MESSAGE_CHARS", "500"))
+MAX_MESSAGE_CHARS = int(os.environ.get("MAX_MESSAGE_CHARS", "1000"))
 # An over-long message is still triaged, up to this many characters. Triage is linear in
 # the length (about 30 ms per 1,000 characters here), and the worker is one thread, so
 # 20 over-long messages in flight finish within about 5 s (nginx allows 16 kB bodies).

@@ -194,12 +194,14 @@ def test_a_failing_turn_logs_no_text(caplog):
 
 # -- length cap and in-flight turns --------------------------------------------------------------
 
-def test_the_typed_message_cap_is_500_by_default():
-    assert safety.MAX_MESSAGE_CHARS == 500
+def test_the_typed_message_cap_is_the_widgets_1000_by_default():
+    # The widget's text box takes 1,000 characters (a patient's story and a question);
+    # the kiosk's takes 500. Longer is refused politely, its red flags still escalate.
+    assert safety.MAX_MESSAGE_CHARS == 1000
     handler, seen = recording()
-    messages = run_turn("hip " * 130, handler)
+    messages = run_turn("hip " * 260, handler)
     assert seen == [] and customs(messages)[-1]["too_long"] is True
-    messages = run_turn("I can't control my bladder and my groin is numb. " + "hip " * 130, handler)
+    messages = run_turn("I can't control my bladder and my groin is numb. " + "hip " * 260, handler)
     assert customs(messages)[0]["topic"] == "red_flag" and customs(messages)[-1]["too_long"] is True
 
 

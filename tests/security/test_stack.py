@@ -5,7 +5,7 @@ The action server runs the real actions through tests/security/chaos_actions.py,
 makes a turn fail on purpose when the message says "fail on purpose".
 
 Checked: slash text cannot skip triage and is never logged; /restart and /session_start
-greet; 415 unless JSON; 429 for a second turn of the same sender; the 500-character cap;
+greet; 415 unless JSON; 429 for a second turn of the same sender; the 1,000-character cap;
 a short message stays fast while long ones are in flight; the kiosk's forget; a failing
 action leaves no message text in any log; no 5xx and no request over 10 s throughout.
 """
@@ -115,9 +115,9 @@ def test_a_second_turn_of_the_same_sender_gets_a_quick_429(stack):
     assert say("thanks", sender)  # the next message, after the reply, is served
 
 
-def test_over_500_characters_is_too_long_but_still_escalates(stack):
-    assert say("hip " * 126)[-1].get("too_long") is True
-    payloads = say("my hip hurts. " * 40 + RED_FLAG)
+def test_over_1000_characters_is_too_long_but_still_escalates(stack):
+    assert say("hip " * 251)[-1].get("too_long") is True
+    payloads = say("my hip hurts. " * 75 + RED_FLAG)
     assert payloads[0]["topic"] == "red_flag" and payloads[-1].get("too_long") is True
     assert post(WEBHOOK, data=b'{"sender": "a", "message": "' + b"x" * 1_200_000 + b'"}',
                 headers={"Content-Type": "application/json"}).status_code == 413
