@@ -4,6 +4,7 @@
 Every turn carries the reply contract's ``custom`` payload (``../shared/reply-contract.md``);
 the first reply of a conversation is followed by the disclaimer, once.
 """
+
 import abc
 import logging
 import re
@@ -83,7 +84,12 @@ def last_resort_payload(latest: dict) -> dict:
     """The contract payload when even the content failed to load (no numbers: none known)."""
     flags = [str(f.get("flag")) for f in latest.get("red_flags") or [] if isinstance(f, dict)]
     escalation = "emergency" if flags else "none"
-    return {"topic": "red_flag" if flags else "handoff", "escalation": escalation, "flags": flags or None, "unavailable": True}
+    return {
+        "topic": "red_flag" if flags else "handoff",
+        "escalation": escalation,
+        "flags": flags or None,
+        "unavailable": True,
+    }
 
 
 def answered_topic(messages: List[dict]) -> str:
@@ -111,9 +117,7 @@ class ReplyAction(Action, abc.ABC):
     def reply(self, tracker: Tracker, catalogue: Catalogue, profile: ClinicProfile) -> Reply:
         """The messages of this turn and the events to return."""
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         """Send this turn's messages. Never raises: a failure becomes the safe reply."""
         started = time.perf_counter()
         latest = tracker.latest_message or {}
@@ -139,8 +143,11 @@ class ReplyAction(Action, abc.ABC):
         topics = [m["custom"]["topic"] for m in messages if m.get("custom")]
         logger.info(
             "action=%s intent=%s topics=%s escalation=%s ms=%.1f",
-            self.name(), latest_intent(tracker), topics,
-            replies.highest_escalation(messages), (time.perf_counter() - started) * 1000,
+            self.name(),
+            latest_intent(tracker),
+            topics,
+            replies.highest_escalation(messages),
+            (time.perf_counter() - started) * 1000,
         )
         return events
 
@@ -215,7 +222,7 @@ class ActionTellMeMore(ReplyAction):
 
 
 class ActionChooseOption(ReplyAction):
-    """"The last one", "number four", "the other one", "what about crab walks?": picks
+    """ "The last one", "number four", "the other one", "what about crab walks?": picks
     from the last follow-ups (``assistant/followups.py`` resolves which)."""
 
     def name(self) -> Text:
@@ -240,7 +247,7 @@ class ActionChooseOption(ReplyAction):
 
 
 class ActionAffirm(ReplyAction):
-    """"Yes" after an answer: the "more" depth if there is one, else what next."""
+    """ "Yes" after an answer: the "more" depth if there is one, else what next."""
 
     def name(self) -> Text:
         return "action_affirm"
@@ -253,7 +260,10 @@ class ActionAffirm(ReplyAction):
             # "Yes" to a check question: the full emergency/urgent reply for that flag.
             finding = {k: check.get(k) for k in ("flag", "tier", "watch_for")}
             messages = replies.escalation_reply(catalogue, profile, [finding])
-            return messages, [SlotSet("pending_check", None), SlotSet("last_red_flag", messages[0]["custom"]["escalation"])]
+            return messages, [
+                SlotSet("pending_check", None),
+                SlotSet("last_red_flag", messages[0]["custom"]["escalation"]),
+            ]
         topic = catalogue.topic(tracker.get_slot("last_topic") or "")
         if topic and topic.more:
             return answered(topic.id, replies.topic_reply(catalogue, profile, topic.id, depth="more"))
@@ -356,7 +366,7 @@ class ActionCapabilities(SmallTalkAction):
 
 
 class ActionAnythingElse(SmallTalkAction):
-    """"No" after an answer; "no" to a check question is thanked and the talk carries on."""
+    """ "No" after an answer; "no" to a check question is thanked and the talk carries on."""
 
     wording_key, topic, with_menu = "anything_else", "capabilities", True
     asks_checks = False

@@ -5,6 +5,7 @@ numbers differ and even clash between countries). The profile is a YAML file,
 ``clinic/profile.yml`` by default or the file named by ``CLINIC_PROFILE``. Anything left
 empty falls back to neutral wording ("your local emergency number"), never to a number.
 """
+
 import functools
 import logging
 from dataclasses import dataclass, fields

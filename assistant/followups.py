@@ -7,6 +7,7 @@ without Rasa. Ordinals are parsed here too, for the lexicon extractor: words ("f
 "number four", "last") and digits, with ``str.isdecimal()`` only (``isdigit`` accepts "²",
 which ``int`` cannot read and which once crashed an action).
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,13 +20,26 @@ logger = logging.getLogger(__name__)
 
 LAST = "last"
 ORDINAL_WORDS = {
-    "first": 1, "one": 1, "1st": 1,
-    "second": 2, "two": 2, "2nd": 2,
-    "third": 3, "three": 3, "3rd": 3,
-    "fourth": 4, "four": 4, "4th": 4,
-    "fifth": 5, "five": 5, "5th": 5,
-    "sixth": 6, "six": 6, "6th": 6,
-    "last": LAST, "final": LAST,
+    "first": 1,
+    "one": 1,
+    "1st": 1,
+    "second": 2,
+    "two": 2,
+    "2nd": 2,
+    "third": 3,
+    "three": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "four": 4,
+    "4th": 4,
+    "fifth": 5,
+    "five": 5,
+    "5th": 5,
+    "sixth": 6,
+    "six": 6,
+    "6th": 6,
+    "last": LAST,
+    "final": LAST,
 }
 # "last" is an ordinal in "the last one", "last option", "the last" (end of message), not
 # in "last week" or "at last".
@@ -38,7 +52,7 @@ _THAT = re.compile(r"\b(?:that|this|it)(?:\s+one)?\b", re.IGNORECASE)
 
 
 def ordinal_value(token: str) -> Optional[str]:
-    """"4", "fourth", "4th", "#4", "last" -> "4" / "last"; anything else -> None."""
+    """ "4", "fourth", "4th", "#4", "last" -> "4" / "last"; anything else -> None."""
     token = token.lower().lstrip("#")
     if token.isdecimal() and token.isascii():
         number = int(token)

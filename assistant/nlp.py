@@ -1,5 +1,6 @@
 """The project's spaCy pipeline (blank English + sentencizer + the lexicon's entity ruler,
 built by ``make spacy-model``), loaded the same way by every part that needs it."""
+
 from pathlib import Path
 from typing import Optional, Union
 

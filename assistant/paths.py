@@ -1,4 +1,5 @@
 """Where the project's data files live. Paths can be overridden by environment variables."""
+
 import os
 from pathlib import Path
 

@@ -9,6 +9,7 @@ a red flag reads the same whether or not the action server is up.
 Contract: ``../shared/reply-contract.md``. Escalation wording:
 ``../shared/clinical/red-flags.md`` ("Wording").
 """
+
 import string
 from typing import Iterable, List, Optional, Sequence
 
@@ -70,6 +71,7 @@ def highest_escalation(messages: Iterable[Message]) -> str:
 
 # --- content ---------------------------------------------------------------------------
 
+
 def _topic_text(topic: Topic, depth: str) -> str:
     if depth == "more":
         return topic.more
@@ -83,9 +85,7 @@ def routine_line(catalogue: Catalogue, profile: ClinicProfile) -> str:
     return fill(catalogue.say("routine"), profile)
 
 
-def topic_reply(
-    catalogue: Catalogue, profile: ClinicProfile, topic_id: str, depth: str = "answer"
-) -> List[Message]:
+def topic_reply(catalogue: Catalogue, profile: ClinicProfile, topic_id: str, depth: str = "answer") -> List[Message]:
     """The answer (or its "more" depth), follow-up buttons, sources and the clinician line."""
     topic = catalogue.topic(topic_id)
     if topic is None:
@@ -114,9 +114,8 @@ def topic_reply(
 
 # --- red flags -------------------------------------------------------------------------
 
-def red_flag_reply(
-    catalogue: Catalogue, profile: ClinicProfile, findings: Sequence[dict]
-) -> List[Message]:
+
+def red_flag_reply(catalogue: Catalogue, profile: ClinicProfile, findings: Sequence[dict]) -> List[Message]:
     """Every red flag of a turn: the crisis reply first if there is one, then the others.
 
     The actions and the channels' safety net both call this, so a crisis reads the same
@@ -130,9 +129,7 @@ def red_flag_reply(
     return messages
 
 
-def tier_reply(
-    catalogue: Catalogue, profile: ClinicProfile, findings: Sequence[dict]
-) -> List[Message]:
+def tier_reply(catalogue: Catalogue, profile: ClinicProfile, findings: Sequence[dict]) -> List[Message]:
     """The emergency or urgent escalation for (non-crisis) red flags found in the message.
 
     ``findings``: dicts with ``flag``, ``tier`` ("emergency" | "urgent") and ``watch_for``
@@ -146,7 +143,11 @@ def tier_reply(
             watch.append(line)
     bullets = "\n".join(f"\u2022 {w}" for w in watch)
     if tier == "emergency":
-        parts = [fill(catalogue.say("emergency.lead"), profile), bullets, fill(catalogue.say("emergency.after"), profile)]
+        parts = [
+            fill(catalogue.say("emergency.lead"), profile),
+            bullets,
+            fill(catalogue.say("emergency.after"), profile),
+        ]
     else:
         parts = [
             fill(catalogue.say("urgent.lead"), profile),
@@ -170,6 +171,7 @@ def safety_net(catalogue: Catalogue, profile: ClinicProfile) -> Message:
 
 
 # --- conversation ----------------------------------------------------------------------
+
 
 def simple_reply(
     catalogue: Catalogue,
@@ -197,14 +199,17 @@ def appointment_reply(catalogue: Catalogue, profile: ClinicProfile) -> List[Mess
     else:
         text = fill(catalogue.say("appointment.unconfigured"), profile)
     payload = custom(
-        "appointment", "none", clinic=profile.public_dict(), hours=profile.hours or None,
+        "appointment",
+        "none",
+        clinic=profile.public_dict(),
+        hours=profile.hours or None,
         address=profile.address or None,
     )
     return [{"text": text, "custom": payload}]
 
 
 def handoff_reply(catalogue: Catalogue, profile: ClinicProfile, at_kiosk: bool = False) -> List[Message]:
-    lines = [l for l in profile.booking_lines() if not l.startswith("Address")]
+    lines = [line for line in profile.booking_lines() if not line.startswith("Address")]
     if at_kiosk:
         text = fill(catalogue.say("handoff.kiosk_hint"), profile)
     elif lines:
@@ -215,7 +220,7 @@ def handoff_reply(catalogue: Catalogue, profile: ClinicProfile, at_kiosk: bool =
 
 
 def clarify_reply(catalogue: Catalogue, profile: ClinicProfile, candidates: Sequence[str]) -> List[Message]:
-    """"Did you mean …?" with a button per candidate topic (at most three)."""
+    """ "Did you mean …?" with a button per candidate topic (at most three)."""
     candidates = [c for c in candidates if catalogue.topic(c)][:3]
     if candidates:
         buttons = topic_buttons(catalogue, candidates) + [button(catalogue.say("something_else"), "/capabilities")]
@@ -223,19 +228,29 @@ def clarify_reply(catalogue: Catalogue, profile: ClinicProfile, candidates: Sequ
     else:
         buttons = menu_buttons(catalogue)
         text = catalogue.say("clarify_none")
-    return [{"text": fill(text, profile), "buttons": buttons, "custom": custom("clarify", "none", candidates=candidates)}]
+    return [
+        {"text": fill(text, profile), "buttons": buttons, "custom": custom("clarify", "none", candidates=candidates)}
+    ]
 
 
 def out_of_scope_reply(catalogue: Catalogue, profile: ClinicProfile, body_part: bool) -> List[Message]:
     if body_part:
         see = routine_line(catalogue, profile)
         return [
-            {"text": fill(catalogue.say("other_body_part"), profile), "buttons": menu_buttons(catalogue),
-             "custom": custom("out_of_scope", "routine", see_clinician=see)},
+            {
+                "text": fill(catalogue.say("other_body_part"), profile),
+                "buttons": menu_buttons(catalogue),
+                "custom": custom("out_of_scope", "routine", see_clinician=see),
+            },
             {"text": see},
         ]
-    return [{"text": fill(catalogue.say("out_of_scope"), profile), "buttons": menu_buttons(catalogue),
-             "custom": custom("out_of_scope", "none")}]
+    return [
+        {
+            "text": fill(catalogue.say("out_of_scope"), profile),
+            "buttons": menu_buttons(catalogue),
+            "custom": custom("out_of_scope", "none"),
+        }
+    ]
 
 
 def disclaimer(catalogue: Catalogue, profile: ClinicProfile) -> Message:
@@ -261,6 +276,7 @@ def too_long_reply(catalogue: Catalogue, profile: ClinicProfile, limit: int) -> 
 
 # --- crisis, check questions, the safe reply --------------------------------------------
 
+
 def crisis_reply(catalogue: Catalogue, profile: ClinicProfile) -> List[Message]:
     """Thoughts of suicide or self-harm: kind and short, first, with the crisis line.
 
@@ -279,9 +295,7 @@ def crisis_reply(catalogue: Catalogue, profile: ClinicProfile) -> List[Message]:
     return [{"text": text, "custom": payload}]
 
 
-def escalation_reply(
-    catalogue: Catalogue, profile: ClinicProfile, findings: Sequence[dict]
-) -> List[Message]:
+def escalation_reply(catalogue: Catalogue, profile: ClinicProfile, findings: Sequence[dict]) -> List[Message]:
     """Every red flag of a turn (crisis first): the same as ``red_flag_reply``."""
     return red_flag_reply(catalogue, profile, findings)
 
@@ -291,9 +305,7 @@ def check_question(catalogue: Catalogue, flag: str) -> Optional[str]:
     return catalogue.say(f"checks.{flag}") or None
 
 
-def check_reply(
-    catalogue: Catalogue, profile: ClinicProfile, check: dict, topic: str
-) -> List[Message]:
+def check_reply(catalogue: Catalogue, profile: ClinicProfile, check: dict, topic: str) -> List[Message]:
     """The learned head suspects a flag the rules did not find: safety net, then ask.
 
     ``check``: ``flag``, ``tier`` and ``watch_for`` (from the red-flag table). The turn's
@@ -312,16 +324,10 @@ def check_reply(
 
 
 def check_answered_no(catalogue: Catalogue, profile: ClinicProfile) -> List[Message]:
-    """"No" to a check question: thank them and carry on."""
-    return simple_reply(
-        catalogue, profile, "check.answered_no", "capabilities", buttons=menu_buttons(catalogue)
-    )
+    """ "No" to a check question: thank them and carry on."""
+    return simple_reply(catalogue, profile, "check.answered_no", "capabilities", buttons=menu_buttons(catalogue))
 
 
-def safe_reply(
-    catalogue: Catalogue, profile: ClinicProfile, findings: Sequence[dict] = ()
-) -> List[Message]:
+def safe_reply(catalogue: Catalogue, profile: ClinicProfile, findings: Sequence[dict] = ()) -> List[Message]:
     """What an action sends when building its reply failed: a red flag still escalates."""
-    return (escalation_reply(catalogue, profile, findings) if findings else []) + unavailable_reply(
-        catalogue, profile
-    )
+    return (escalation_reply(catalogue, profile, findings) if findings else []) + unavailable_reply(catalogue, profile)

@@ -1,4 +1,5 @@
 """Cleaning of a patient's text, shared by the channels and the triage."""
+
 import re
 import unicodedata
 

@@ -7,6 +7,7 @@ subprocess timeout. The locustfile writes every request's latency (LATENCY_PATH)
 every conversation sent and got back (LEDGER_PATH), so callers get exact percentiles and
 can check the tracker store, not only Locust's rounded CSV figures.
 """
+
 from __future__ import annotations
 
 import csv
@@ -59,13 +60,29 @@ class LocustRun:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def summary(self) -> Dict[str, float]:
-        return {"users": self.users, "seconds": self.seconds, "requests": self.requests, "failures": self.failures,
-                "rps": self.rps, **{k: v for k, v in percentiles(self.latencies_ms).items() if k != "n"}}
+        return {
+            "users": self.users,
+            "seconds": self.seconds,
+            "requests": self.requests,
+            "failures": self.failures,
+            "rps": self.rps,
+            **{k: v for k, v in percentiles(self.latencies_ms).items() if k != "n"},
+        }
 
 
-def run_locust(host: str, users: int, seconds: int, out_dir: Path, *, think: str = "1,3", tag: str = "locust",
-               spawn_rate: Optional[int] = None, conversation_length: Optional[int] = None,
-               accept_empty: bool = False, extra_env: Optional[Dict[str, str]] = None) -> LocustRun:
+def run_locust(
+    host: str,
+    users: int,
+    seconds: int,
+    out_dir: Path,
+    *,
+    think: str = "1,3",
+    tag: str = "locust",
+    spawn_rate: Optional[int] = None,
+    conversation_length: Optional[int] = None,
+    accept_empty: bool = False,
+    extra_env: Optional[Dict[str, str]] = None,
+) -> LocustRun:
     """Run ``users`` simulated patients against ``host`` for ``seconds``.
 
     ``think`` is PATIENT_THINK ("0,0": closed loop, the next message as soon as the reply
@@ -84,9 +101,29 @@ def run_locust(host: str, users: int, seconds: int, out_dir: Path, *, think: str
     if accept_empty:
         env["PATIENT_ACCEPT_EMPTY"] = "1"
     env.update(extra_env or {})
-    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", host,
-           "--users", str(users), "--spawn-rate", str(spawn_rate or users), "--run-time", f"{seconds}s",
-           "--stop-timeout", "60", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--host",
+        host,
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(spawn_rate or users),
+        "--run-time",
+        f"{seconds}s",
+        "--stop-timeout",
+        "60",
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 240)
     with open(f"{prefix}_stats.csv") as handle:
         row = {r["Name"]: r for r in csv.DictReader(handle)}["Aggregated"]
@@ -97,7 +134,14 @@ def run_locust(host: str, users: int, seconds: int, out_dir: Path, *, think: str
         with open(failures_csv) as handle:
             for r in csv.DictReader(handle):
                 failure_kinds[r.get("Error", "?")] = int(r.get("Occurrences", "0") or 0)
-    return LocustRun(users=users, seconds=float(seconds), requests=int(row["Request Count"]),
-                     failures=int(row["Failure Count"]), latencies_ms=latencies,
-                     ledger=json.loads(ledger_path.read_text()) if ledger_path.exists() else {},
-                     stdout=proc.stdout, stderr=proc.stderr, failure_kinds=failure_kinds)
+    return LocustRun(
+        users=users,
+        seconds=float(seconds),
+        requests=int(row["Request Count"]),
+        failures=int(row["Failure Count"]),
+        latencies_ms=latencies,
+        ledger=json.loads(ledger_path.read_text()) if ledger_path.exists() else {},
+        stdout=proc.stdout,
+        stderr=proc.stderr,
+        failure_kinds=failure_kinds,
+    )

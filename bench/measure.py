@@ -4,6 +4,7 @@ conversation grows, a short message beside long ones, and a py-spy profile.
 The machine is shared (2 cores, other engineers' jobs), so the assistant and the bare bot
 are always measured in alternating windows of the same run and compared as ratios.
 """
+
 from __future__ import annotations
 
 import collections
@@ -52,15 +53,24 @@ def alternating_load(targets: Dict[str, str], out_dir: Path, accept_empty: Dict[
     rows = []
     names = list(targets)
     for users in USERS:
-        merged: Dict[str, dict] = {n: {"requests": 0, "failures": 0, "seconds": 0.0, "lat": [], "load": []}
-                                   for n in names}
+        merged: Dict[str, dict] = {
+            n: {"requests": 0, "failures": 0, "seconds": 0.0, "lat": [], "load": []} for n in names
+        }
         for window in range(WINDOWS):
             order = names if window % 2 == 0 else names[::-1]
             for name in order:
                 log(f"load: {users} patient(s) -> {name}, window {window + 1}/{WINDOWS} ({WINDOW_SECONDS} s)")
                 merged[name]["load"].append(machine_load())
-                run = run_locust(targets[name], users, WINDOW_SECONDS, out_dir, think="0,0", tag=f"{name}-w{window}",
-                                 conversation_length=10, accept_empty=accept_empty.get(name, False))
+                run = run_locust(
+                    targets[name],
+                    users,
+                    WINDOW_SECONDS,
+                    out_dir,
+                    think="0,0",
+                    tag=f"{name}-w{window}",
+                    conversation_length=10,
+                    accept_empty=accept_empty.get(name, False),
+                )
                 m = merged[name]
                 m["requests"] += run.requests
                 m["failures"] += run.failures
@@ -70,10 +80,18 @@ def alternating_load(targets: Dict[str, str], out_dir: Path, accept_empty: Dict[
                     m.setdefault("failure_kinds", {}).update(run.failure_kinds)
         for name in names:
             m = merged[name]
-            rows.append({"bot": name, "users": users, "requests": m["requests"], "failures": m["failures"],
-                         "rps": m["requests"] / m["seconds"], **percentiles(m.pop("lat")),
-                         "loadavg": statistics.fmean(x["loadavg_1min"] for x in m["load"]),
-                         "failure_kinds": m.get("failure_kinds", {})})
+            rows.append(
+                {
+                    "bot": name,
+                    "users": users,
+                    "requests": m["requests"],
+                    "failures": m["failures"],
+                    "rps": m["requests"] / m["seconds"],
+                    **percentiles(m.pop("lat")),
+                    "loadavg": statistics.fmean(x["loadavg_1min"] for x in m["load"]),
+                    "failure_kinds": m.get("failure_kinds", {}),
+                }
+            )
     return rows
 
 
@@ -101,7 +119,7 @@ def growth(urls: Dict[str, str], texts: List[str]) -> Dict[str, Dict[int, List[f
         senders = {b: f"growth-{b}-{uuid.uuid4()}" for b in urls}
         for turn in range(1, GROWTH_TURNS + 1):
             text = texts[(turn - 1 + c) % len(texts)] if turn > 1 else "hello"
-            for bot in (list(urls) if turn % 2 else list(urls)[::-1]):
+            for bot in list(urls) if turn % 2 else list(urls)[::-1]:
                 per_turn[bot][turn].append(_chat(http, urls[bot], senders[bot], text))
     return {b: dict(v) for b, v in per_turn.items()}
 
@@ -168,8 +186,13 @@ def short_beside_long(url: str, short_texts: List[str], messages: int = 40, long
     for t in threads:
         t.join(130)
     a, b = percentiles(alone), percentiles(beside)
-    return {"alone": a, "beside_long": b, "ratio_p95": b["p95"] / a["p95"], "long": percentiles(long_lat),
-            "long_statuses": {str(k): v for k, v in statuses.items()}}
+    return {
+        "alone": a,
+        "beside_long": b,
+        "ratio_p95": b["p95"] / a["p95"],
+        "long": percentiles(long_lat),
+        "long_statuses": {str(k): v for k, v in statuses.items()},
+    }
 
 
 def profile(pids: Dict[str, int], seconds: int, out_dir: Path, drive: Callable[[], object]) -> Dict[str, dict]:
@@ -179,9 +202,27 @@ def profile(pids: Dict[str, int], seconds: int, out_dir: Path, drive: Callable[[
     spies = {}
     for name, pid in pids.items():
         path = out_dir / f"profile-{name}.txt"
-        spies[name] = (path, subprocess.Popen([PY_SPY, "record", "--pid", str(pid), "--duration", str(seconds),
-                                               "--rate", "50", "--format", "raw", "--output", str(path)],
-                                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        spies[name] = (
+            path,
+            subprocess.Popen(
+                [
+                    PY_SPY,
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--duration",
+                    str(seconds),
+                    "--rate",
+                    "50",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(path),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            ),
+        )
     time.sleep(1.0)
     drive()
     for name, (path, spy) in spies.items():
@@ -211,24 +252,45 @@ def summarise_profile(path: Path, top: int = 14) -> dict:
         own[frames[-1]] += count
     if not total:
         return {"samples": 0}
-    skip = ("<module>", "run (asyncio", "_run_once", "run_forever", "run_until_complete", "_run (asyncio", "main (",
-            "serve (", "run (sanic", "_bootstrap", "run_module", "_run_code", "__call__ (sanic")
+    skip = (
+        "<module>",
+        "run (asyncio",
+        "_run_once",
+        "run_forever",
+        "run_until_complete",
+        "_run (asyncio",
+        "main (",
+        "serve (",
+        "run (sanic",
+        "_bootstrap",
+        "run_module",
+        "_run_code",
+        "__call__ (sanic",
+    )
     # Frames under nearly every sample (the server's own wrappers) say nothing: left out.
     inc = [(f, c) for f, c in inclusive.most_common() if not any(s in f for s in skip) and c < 0.9 * total]
-    buckets = {label: round(100 * max((c for f, c in inclusive.items() if f.startswith(name)), default=0) / total, 1)
-               for label, name in BUCKETS}
-    return {"samples": total, "inclusive": [(f, round(100 * c / total, 1)) for f, c in inc[:top]],
-            "own": [(f, round(100 * c / total, 1)) for f, c in own.most_common(top)], "buckets": buckets}
+    buckets = {
+        label: round(100 * max((c for f, c in inclusive.items() if f.startswith(name)), default=0) / total, 1)
+        for label, name in BUCKETS
+    }
+    return {
+        "samples": total,
+        "inclusive": [(f, round(100 * c / total, 1)) for f, c in inc[:top]],
+        "own": [(f, round(100 * c / total, 1)) for f, c in own.most_common(top)],
+        "buckets": buckets,
+    }
 
 
 # Where a turn's time goes in Rasa, by the function that owns each step (rasa 3.6 names).
-BUCKETS = (("NLU pipeline (parse_message)", "parse_message (rasa/core/processor.py)"),
-           ("tracker read (tracker store retrieve)", "_retrieve (rasa/core/tracker_store.py)"),
-           ("tracker write (tracker store save)", "save (rasa/core/tracker_store.py)"),
-           ("policies + actions (prediction loop)", "_run_prediction_loop (rasa/core/processor.py)"),
-           ("custom action calls (RemoteAction.run)", "run (rasa/core/actions/action.py)"),
-           ("action response validation (jsonschema)", "_validate_action_result (rasa/core/actions/action.py)"),
-           ("Event subclass walk (all_subclasses)", "all_subclasses (rasa/shared/utils/common.py)"))
+BUCKETS = (
+    ("NLU pipeline (parse_message)", "parse_message (rasa/core/processor.py)"),
+    ("tracker read (tracker store retrieve)", "_retrieve (rasa/core/tracker_store.py)"),
+    ("tracker write (tracker store save)", "save (rasa/core/tracker_store.py)"),
+    ("policies + actions (prediction loop)", "_run_prediction_loop (rasa/core/processor.py)"),
+    ("custom action calls (RemoteAction.run)", "run (rasa/core/actions/action.py)"),
+    ("action response validation (jsonschema)", "_validate_action_result (rasa/core/actions/action.py)"),
+    ("Event subclass walk (all_subclasses)", "all_subclasses (rasa/shared/utils/common.py)"),
+)
 
 
 def _short(frame: str) -> str:

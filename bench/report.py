@@ -1,5 +1,6 @@
 """bench/report.md and its plots from bench/results.json: ratios against the bare bot
 measured in the same run, goals marked met or not, and the README's figures block."""
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,15 @@ def load_pairs(results: dict) -> List[dict]:
     rows = []
     for users in sorted({r["users"] for r in results["load"]}):
         ours, bare = by[("ours", users)], by[("bare", users)]
-        rows.append({"users": users, "ours": ours, "bare": bare, "rps_ratio": ours["rps"] / bare["rps"],
-                     "p50_ratio": ours["p50"] / bare["p50"]})
+        rows.append(
+            {
+                "users": users,
+                "ours": ours,
+                "bare": bare,
+                "rps_ratio": ours["rps"] / bare["rps"],
+                "p50_ratio": ours["p50"] / bare["p50"],
+            }
+        )
     return rows
 
 
@@ -49,16 +57,22 @@ def headline(results: dict) -> str:
     rss = results["rss_mb"]
     lines = ["<!-- bench figures: generated from bench/results.json by bench/report.py -->"]
     if 1 in pairs:
-        lines.append(f"- Single patient p50 {pairs[1]['ours']['p50']:.0f} ms against {pairs[1]['bare']['p50']:.0f} ms "
-                     f"for a bare `rasa init` bot in the same run ({pairs[1]['p50_ratio']:.2f}×).")
+        lines.append(
+            f"- Single patient p50 {pairs[1]['ours']['p50']:.0f} ms against {pairs[1]['bare']['p50']:.0f} ms "
+            f"for a bare `rasa init` bot in the same run ({pairs[1]['p50_ratio']:.2f}×)."
+        )
     for users in (10, 50):
         if users in pairs:
             p = pairs[users]
-            lines.append(f"- {users} patients, closed loop: {p['ours']['rps']:.1f} msg/s against {p['bare']['rps']:.1f} "
-                         f"({p['rps_ratio']:.2f}×), {p['ours']['failures']} failed.")
+            lines.append(
+                f"- {users} patients, closed loop: {p['ours']['rps']:.1f} msg/s against {p['bare']['rps']:.1f} "
+                f"({p['rps_ratio']:.2f}×), {p['ours']['failures']} failed."
+            )
     train = results["training_s"]
-    lines.append(f"- Training from scratch: {fmt(train.get('ours'))} s; Rasa {rss['ours rasa']:.0f} MiB resident "
-                 f"after load, action server {rss['ours action server']:.0f} MiB.")
+    lines.append(
+        f"- Training from scratch: {fmt(train.get('ours'))} s; Rasa {rss['ours rasa']:.0f} MiB resident "
+        f"after load, action server {rss['ours action server']:.0f} MiB."
+    )
     return "\n".join(lines)
 
 
@@ -90,8 +104,11 @@ def plots(results: dict) -> List[str]:
         turns = sorted(int(t) for t in per_turn)
         from statistics import median
 
-        ax1.plot(turns, [median(per_turn[str(t)] if str(t) in per_turn else per_turn[t]) for t in turns],
-                 label="this assistant" if bot == "ours" else "bare bot")
+        ax1.plot(
+            turns,
+            [median(per_turn[str(t)] if str(t) in per_turn else per_turn[t]) for t in turns],
+            label="this assistant" if bot == "ours" else "bare bot",
+        )
     ax1.set_xlabel("turn of the conversation")
     ax1.set_ylabel("median latency (ms)")
     ax1.set_title("Cost as a conversation grows")
@@ -100,9 +117,19 @@ def plots(results: dict) -> List[str]:
     for store in ("SQLite", "PostgreSQL"):
         rows = [r for r in results["stores"] if r["store"] == store]
         if rows:
-            ax2.plot([max(r["stored"], 1) for r in rows], [r["turn1"]["p50"] for r in rows], marker="o", label=f"{store} turn 1")
-            ax2.plot([max(r["stored"], 1) for r in rows], [r["turn2"]["p50"] for r in rows], marker="o",
-                     linestyle="--", label=f"{store} turn 2")
+            ax2.plot(
+                [max(r["stored"], 1) for r in rows],
+                [r["turn1"]["p50"] for r in rows],
+                marker="o",
+                label=f"{store} turn 1",
+            )
+            ax2.plot(
+                [max(r["stored"], 1) for r in rows],
+                [r["turn2"]["p50"] for r in rows],
+                marker="o",
+                linestyle="--",
+                label=f"{store} turn 2",
+            )
     ax2.set_xscale("log")
     ax2.set_xlabel("stored conversations (0 drawn at 1)")
     ax2.set_ylabel("p50 latency (ms)")
@@ -123,10 +150,14 @@ def plots(results: dict) -> List[str]:
 
 
 def _profile_lines(results: dict) -> List[str]:
-    lines = ["## Where the time goes (py-spy, 10 patients, closed loop, 20 s)", "",
-             "Share of samples (idle excluded) under each function, inclusive. *Before* is the same profile "
-             "with stock Rasa 3.6 action-response validation (bench/profile_before.json, kept from the run that "
-             "found it); serving/speedups.py removes that cost.", ""]
+    lines = [
+        "## Where the time goes (py-spy, 10 patients, closed loop, 20 s)",
+        "",
+        "Share of samples (idle excluded) under each function, inclusive. *Before* is the same profile "
+        "with stock Rasa 3.6 action-response validation (bench/profile_before.json, kept from the run that "
+        "found it); serving/speedups.py removes that cost.",
+        "",
+    ]
     before = results.get("profile_before", {}).get("rasa", {}).get("buckets", {})
     now = results.get("profile", {}).get("rasa", {}).get("buckets", {})
     if now:
@@ -147,112 +178,168 @@ def _profile_lines(results: dict) -> List[str]:
 
 def _load_lines(results: dict) -> List[str]:
     s = results["settings"]
-    lines = ["## Throughput and latency, side by side", "",
-             f"Locust closed loop (next message as soon as the reply is in), each patient its own conversation, a new "
-             f"one every 10 messages; {s['windows']} windows of {s['window_s']} s per bot and level, the bots "
-             "alternating (order reversed every window). The bare bot's empty replies count as answers; ours must "
-             "carry a reply (the safety net's reply counts as a failure).", "",
-             "| patients | assistant msg/s | bare msg/s | ratio | assistant p50 / p95 ms | bare p50 / p95 ms | "
-             "p50 ratio | failed (ours/bare) | load avg |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "## Throughput and latency, side by side",
+        "",
+        f"Locust closed loop (next message as soon as the reply is in), each patient its own conversation, a new "
+        f"one every 10 messages; {s['windows']} windows of {s['window_s']} s per bot and level, the bots "
+        "alternating (order reversed every window). The bare bot's empty replies count as answers; ours must "
+        "carry a reply (the safety net's reply counts as a failure).",
+        "",
+        "| patients | assistant msg/s | bare msg/s | ratio | assistant p50 / p95 ms | bare p50 / p95 ms | "
+        "p50 ratio | failed (ours/bare) | load avg |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for p in load_pairs(results):
         o, b = p["ours"], p["bare"]
-        lines.append(f"| {p['users']} | {o['rps']:.1f} | {b['rps']:.1f} | {p['rps_ratio']:.2f} | {o['p50']:.0f} / "
-                     f"{o['p95']:.0f} | {b['p50']:.0f} / {b['p95']:.0f} | {p['p50_ratio']:.2f} | {o['failures']}/"
-                     f"{b['failures']} | {o['loadavg']:.1f} |")
+        lines.append(
+            f"| {p['users']} | {o['rps']:.1f} | {b['rps']:.1f} | {p['rps_ratio']:.2f} | {o['p50']:.0f} / "
+            f"{o['p95']:.0f} | {b['p50']:.0f} / {b['p95']:.0f} | {p['p50_ratio']:.2f} | {o['failures']}/"
+            f"{b['failures']} | {o['loadavg']:.1f} |"
+        )
     lines.append("")
     for p in load_pairs(results):
         if p["users"] == 1:
-            lines.append(f"- Single patient p50 ratio {p['p50_ratio']:.2f}× (goal ≤ {GOALS['p50_1']}×): "
-                         f"{met(p['p50_ratio'] <= GOALS['p50_1'])}.")
+            lines.append(
+                f"- Single patient p50 ratio {p['p50_ratio']:.2f}× (goal ≤ {GOALS['p50_1']}×): "
+                f"{met(p['p50_ratio'] <= GOALS['p50_1'])}."
+            )
         else:
             ok = p["rps_ratio"] >= GOALS["rps"] and p["ours"]["failures"] == 0
-            lines.append(f"- {p['users']} patients throughput ratio {p['rps_ratio']:.2f}× (goal ≥ {GOALS['rps']}×, "
-                         f"0 errors): {met(ok)}.")
+            lines.append(
+                f"- {p['users']} patients throughput ratio {p['rps_ratio']:.2f}× (goal ≥ {GOALS['rps']}×, "
+                f"0 errors): {met(ok)}."
+            )
     return lines + ["", "![throughput and latency](plots/load.png)", ""]
 
 
 def _growth_lines(results: dict) -> List[str]:
     g = growth_figures(results)
     base = results["empty_turn1_ms"]["p50"]
-    lines = ["## Cost as work grows", "",
-             f"One conversation, {results['settings']['growth_turns']} turns, the bots taking turns message by message "
-             "(median of turns t-1..t+1 over the conversations).", "",
-             "| | turn 1 ms | turn 25 ms | turn 50 ms | 25 / 1 | 50 / 1 |", "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "## Cost as work grows",
+        "",
+        f"One conversation, {results['settings']['growth_turns']} turns, the bots taking turns message by message "
+        "(median of turns t-1..t+1 over the conversations).",
+        "",
+        "| | turn 1 ms | turn 25 ms | turn 50 ms | 25 / 1 | 50 / 1 |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for bot, label in (("ours", "this assistant"), ("bare", "bare bot")):
         f = g.get(bot, {})
         if 1 in f and 50 in f:
-            lines.append(f"| {label} | {f[1]:.0f} | {f[25]:.0f} | {f[50]:.0f} | {f[25] / f[1]:.2f} | {f[50] / f[1]:.2f} |")
+            lines.append(
+                f"| {label} | {f[1]:.0f} | {f[25]:.0f} | {f[50]:.0f} | {f[25] / f[1]:.2f} | {f[50] / f[1]:.2f} |"
+            )
     ours = g.get("ours", {})
     if 1 in ours and 50 in ours:
         worst = max(ours[25], ours[50]) / ours[1]
-        lines += ["", f"- Assistant turn 50 / turn 1: {worst:.2f}× (goal ≤ {GOALS['growth']}×): "
-                      f"{met(worst <= GOALS['growth'])}."]
-    lines += ["", f"New conversations (12 per size, turns 1 and 2) with stored conversations in the tracker store. "
-                  f"Empty-store turn-1 p50 (SQLite, before any load): {base:.0f} ms.", "",
-              "| store | stored conversations | turn 1 p50 ms | turn 2 p50 ms | turn 1 / same store before seeding | "
-              "turn 1 / empty store before load | load avg |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            f"- Assistant turn 50 / turn 1: {worst:.2f}× (goal ≤ {GOALS['growth']}×): {met(worst <= GOALS['growth'])}.",
+        ]
+    lines += [
+        "",
+        f"New conversations (12 per size, turns 1 and 2) with stored conversations in the tracker store. "
+        f"Empty-store turn-1 p50 (SQLite, before any load): {base:.0f} ms.",
+        "",
+        "| store | stored conversations | turn 1 p50 ms | turn 2 p50 ms | turn 1 / same store before seeding | "
+        "turn 1 / empty store before load | load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results["stores"]:
         empty = next(x for x in results["stores"] if x["store"] == r["store"] and x["stored"] == 0)
-        lines.append(f"| {r['store']} | {r['conversations_in_store']:,} | {r['turn1']['p50']:.0f} | {r['turn2']['p50']:.0f} | "
-                     f"{r['turn1']['p50'] / empty['turn1']['p50']:.2f} | {r['turn1']['p50'] / base:.2f} | "
-                     f"{r['load']['loadavg_1min']:.1f} |")
-    worst = max((r["turn1"]["p50"] / next(x for x in results["stores"] if x["store"] == r["store"]
-                                          and x["stored"] == 0)["turn1"]["p50"]) for r in results["stores"])
+        lines.append(
+            f"| {r['store']} | {r['conversations_in_store']:,} | {r['turn1']['p50']:.0f} | {r['turn2']['p50']:.0f} | "
+            f"{r['turn1']['p50'] / empty['turn1']['p50']:.2f} | {r['turn1']['p50'] / base:.2f} | "
+            f"{r['load']['loadavg_1min']:.1f} |"
+        )
+    worst = max(
+        (
+            r["turn1"]["p50"]
+            / next(x for x in results["stores"] if x["store"] == r["store"] and x["stored"] == 0)["turn1"]["p50"]
+        )
+        for r in results["stores"]
+    )
     worst_empty = max(r["turn1"]["p50"] for r in results["stores"] if r["stored"]) / base
-    lines += ["", f"- Worst store-size ratio (against the same store before seeding): {worst:.2f}× (goal ≤ "
-                  f"{GOALS['growth']}×): {met(worst <= GOALS['growth'])}.",
-              f"- Worst seeded store against the empty-store turn 1 measured before any load: {worst_empty:.2f}× "
-              f"(goal ≤ {GOALS['growth']}×): {met(worst_empty <= GOALS['growth'])}.",
-              "", "![cost as work grows](plots/growth.png)", ""]
+    lines += [
+        "",
+        f"- Worst store-size ratio (against the same store before seeding): {worst:.2f}× (goal ≤ "
+        f"{GOALS['growth']}×): {met(worst <= GOALS['growth'])}.",
+        f"- Worst seeded store against the empty-store turn 1 measured before any load: {worst_empty:.2f}× "
+        f"(goal ≤ {GOALS['growth']}×): {met(worst_empty <= GOALS['growth'])}.",
+        "",
+        "![cost as work grows](plots/growth.png)",
+        "",
+    ]
     return lines
 
 
 def _long_lines(results: dict) -> List[str]:
-    lines = ["## A short message beside 20 long ones", "",
-             "One client sends 40 short messages alone, then again while 20 clients each keep a 1,999-character "
-             "message in flight.", "",
-             "| channel cap | short p95 alone ms | short p95 beside long ms | ratio | long p50 ms | long replies |",
-             "|---|---:|---:|---:|---:|---|"]
+    lines = [
+        "## A short message beside 20 long ones",
+        "",
+        "One client sends 40 short messages alone, then again while 20 clients each keep a 1,999-character "
+        "message in flight.",
+        "",
+        "| channel cap | short p95 alone ms | short p95 beside long ms | ratio | long p50 ms | long replies |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
     for key, label in (("capped", "500 characters (as served)"), ("uncapped", "lifted to 2,000 (long text to NLU)")):
         r = results.get("long", {}).get(key)
         if r:
-            lines.append(f"| {label} | {r['alone']['p95']:.0f} | {r['beside_long']['p95']:.0f} | {r['ratio_p95']:.2f} | "
-                         f"{r['long']['p50']:.0f} | {r['long_statuses']} |")
+            lines.append(
+                f"| {label} | {r['alone']['p95']:.0f} | {r['beside_long']['p95']:.0f} | {r['ratio_p95']:.2f} | "
+                f"{r['long']['p50']:.0f} | {r['long_statuses']} |"
+            )
     for key in ("capped", "uncapped"):
         r = results.get("long", {}).get(key)
         if r:
-            lines.append(f"\n- {key}: ratio {r['ratio_p95']:.2f}× (goal ≤ {GOALS['long']}×): {met(r['ratio_p95'] <= GOALS['long'])}.")
+            lines.append(
+                f"\n- {key}: ratio {r['ratio_p95']:.2f}× (goal ≤ {GOALS['long']}×): {met(r['ratio_p95'] <= GOALS['long'])}."
+            )
     return lines + [""]
 
 
 def _resources_lines(results: dict) -> List[str]:
     rss, t = results["rss_mb"], results["training_s"]
     st, ml = results["startup_s"], results["model_load_s"]
-    return ["## Memory, start-up, training", "",
-            "| | bare bot | this assistant |", "|---|---:|---:|",
-            f"| Rasa resident memory after the load (MiB) | {rss['bare rasa']:.0f} | {rss['ours rasa']:.0f} |",
-            f"| action server resident memory (MiB) | - | {rss['ours action server']:.0f} |",
-            f"| start-up, process start to answering (s) | {fmt(st['bare'], 1)} | {fmt(st['ours'], 1)} |",
-            f"| of which model load (Rasa's log, 1 s resolution) | {fmt(ml['bare'])} | {fmt(ml['ours'])} |",
-            f"| training from scratch (s) | {fmt(t.get('bare'))} | {fmt(t.get('ours'))} ({t.get('ours_source')}) |",
-            "",
-            f"- Rasa ≤ 1 GiB (1,024 MiB): {met(rss['ours rasa'] <= GOALS['rasa_mb'])}; ≤ 1 GB (954 MiB): "
-            f"{met(rss['ours rasa'] <= 1e9 / 2**20)}; action server ≤ 100 MB: "
-            f"{met(rss['ours action server'] <= GOALS['actions_mb'])}.",
-            "", "![memory](plots/memory.png)", ""]
+    return [
+        "## Memory, start-up, training",
+        "",
+        "| | bare bot | this assistant |",
+        "|---|---:|---:|",
+        f"| Rasa resident memory after the load (MiB) | {rss['bare rasa']:.0f} | {rss['ours rasa']:.0f} |",
+        f"| action server resident memory (MiB) | - | {rss['ours action server']:.0f} |",
+        f"| start-up, process start to answering (s) | {fmt(st['bare'], 1)} | {fmt(st['ours'], 1)} |",
+        f"| of which model load (Rasa's log, 1 s resolution) | {fmt(ml['bare'])} | {fmt(ml['ours'])} |",
+        f"| training from scratch (s) | {fmt(t.get('bare'))} | {fmt(t.get('ours'))} ({t.get('ours_source')}) |",
+        "",
+        f"- Rasa ≤ 1 GiB (1,024 MiB): {met(rss['ours rasa'] <= GOALS['rasa_mb'])}; ≤ 1 GB (954 MiB): "
+        f"{met(rss['ours rasa'] <= 1e9 / 2**20)}; action server ≤ 100 MB: "
+        f"{met(rss['ours action server'] <= GOALS['actions_mb'])}.",
+        "",
+        "![memory](plots/memory.png)",
+        "",
+    ]
 
 
 def render(results: dict) -> str:
     plots(results)
     load = results.get("load_at_start", {})
-    lines = ["# Benchmark report", "",
-             f"Made by `make bench` (bench/run_bench.py) on {results['when']}; {results['machine']}. Loopback only. "
-             f"The machine is shared (1-minute load average {load.get('loadavg_1min', 0):.1f} at the start on "
-             "2 cores): absolute figures move with it, the ratios against the bare bot measured in the same "
-             "windows much less.", "", "README block (tests/test_readme_figures.py checks the README against it):",
-             "", headline(results), ""]
+    lines = [
+        "# Benchmark report",
+        "",
+        f"Made by `make bench` (bench/run_bench.py) on {results['when']}; {results['machine']}. Loopback only. "
+        f"The machine is shared (1-minute load average {load.get('loadavg_1min', 0):.1f} at the start on "
+        "2 cores): absolute figures move with it, the ratios against the bare bot measured in the same "
+        "windows much less.",
+        "",
+        "README block (tests/test_readme_figures.py checks the README against it):",
+        "",
+        headline(results),
+        "",
+    ]
     lines += _profile_lines(results) + _load_lines(results) + _growth_lines(results) + _long_lines(results)
     lines += _resources_lines(results) + ["Raw figures: `bench/results.json`.", ""]
     return "\n".join(lines)

@@ -17,6 +17,7 @@ shared, so every comparison is made in alternating windows and reported as a rat
 `run_bench.py --train-only` is `make bench-train`; `--report-only` redraws the report
 from bench/results.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,8 +62,21 @@ def ensure_py_spy() -> str:
     target = STATE / "tools"
     binary = target / "bin" / "py-spy"
     if not binary.exists():
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--target",
-                        str(target), f"py-spy=={PY_SPY_VERSION}"], check=True, timeout=300)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "--target",
+                str(target),
+                f"py-spy=={PY_SPY_VERSION}",
+            ],
+            check=True,
+            timeout=300,
+        )
     return str(binary)
 
 
@@ -81,8 +95,16 @@ def store_sizes(url: str, template: List[tuple], seed, count, label: str) -> Lis
             seed(template, size - seeded)
             seeded = size
         lat = measure.fresh_turns(url, QUESTIONS, conversations=12, turns=2)
-        rows.append({"store": label, "stored": size, "conversations_in_store": count(),
-                     "turn1": percentiles(lat[0::2]), "turn2": percentiles(lat[1::2]), "load": measure.machine_load()})
+        rows.append(
+            {
+                "store": label,
+                "stored": size,
+                "conversations_in_store": count(),
+                "turn1": percentiles(lat[0::2]),
+                "turn2": percentiles(lat[1::2]),
+                "load": measure.machine_load(),
+            }
+        )
     return rows
 
 
@@ -100,8 +122,7 @@ def phase_sqlite(model: Path, token: str, procs: dict, urls: Dict[str, str], res
     db.unlink(missing_ok=True)
     endpoints = Path(os.environ.get("BENCH_ENDPOINTS", ROOT / "endpoints.yml"))
     results["endpoints"] = str(endpoints.relative_to(ROOT) if endpoints.is_relative_to(ROOT) else endpoints)
-    procs["ours"] = servers.start_assistant(model, STATE, token, endpoints,
-                                            extra_env={"TRACKER_DB": str(db)})
+    procs["ours"] = servers.start_assistant(model, STATE, token, endpoints, extra_env={"TRACKER_DB": str(db)})
     log("started: assistant, action server, bare bot")
     warm_up(urls)
     empty_turn1 = measure.fresh_turns(urls["ours"], QUESTIONS, conversations=12, turns=1)
@@ -109,33 +130,55 @@ def phase_sqlite(model: Path, token: str, procs: dict, urls: Dict[str, str], res
 
     log("profile: py-spy on Rasa and the action server, 10 patients for 20 s")
     results["profile"] = measure.profile(
-        {"rasa": procs["ours"].pid, "actions": procs["actions"].pid}, 20, STATE,
-        lambda: run_locust(urls["ours_host"], 10, 20, STATE, think="0,0", tag="profile", conversation_length=10))
-    results["load"] = measure.alternating_load({"ours": urls["ours_host"], "bare": urls["bare_host"]}, STATE,
-                                               accept_empty={"bare": True})
+        {"rasa": procs["ours"].pid, "actions": procs["actions"].pid},
+        20,
+        STATE,
+        lambda: run_locust(urls["ours_host"], 10, 20, STATE, think="0,0", tag="profile", conversation_length=10),
+    )
+    results["load"] = measure.alternating_load(
+        {"ours": urls["ours_host"], "bare": urls["bare_host"]}, STATE, accept_empty={"bare": True}
+    )
     results["growth"] = measure.growth({"ours": urls["ours"], "bare": urls["bare"]}, QUESTIONS)
-    results["rss_mb"] = {"ours rasa": procs["ours"].rss_mb(), "ours action server": procs["actions"].rss_mb(),
-                         "bare rasa": procs["bare"].rss_mb()}
+    results["rss_mb"] = {
+        "ours rasa": procs["ours"].rss_mb(),
+        "ours action server": procs["actions"].rss_mb(),
+        "bare rasa": procs["bare"].rss_mb(),
+    }
     log("short beside long messages (the channel's 500-character cap on)")
     results["long"] = {"capped": measure.short_beside_long(urls["ours"], QUESTIONS)}
     template = sqlite_template(db)
-    results["stores"] = store_sizes(urls["ours"], template, lambda t, n: stores.seed_sqlite(db, t, n),
-                                    lambda: stores.count_conversations_sqlite(db), "SQLite")
-    results["startup_s"] = {"ours": procs["ours"].ready_seconds, "bare": procs["bare"].ready_seconds,
-                            "actions": procs["actions"].ready_seconds}
+    results["stores"] = store_sizes(
+        urls["ours"],
+        template,
+        lambda t, n: stores.seed_sqlite(db, t, n),
+        lambda: stores.count_conversations_sqlite(db),
+        "SQLite",
+    )
+    results["startup_s"] = {
+        "ours": procs["ours"].ready_seconds,
+        "bare": procs["bare"].ready_seconds,
+        "actions": procs["actions"].ready_seconds,
+    }
     results["model_load_s"] = {"ours": procs["ours"].model_load_seconds(), "bare": procs["bare"].model_load_seconds()}
     procs.pop("ours").stop()
     return template
 
 
-def phase_postgres(model: Path, token: str, procs: dict, urls: Dict[str, str], results: dict,
-                   template: List[tuple]) -> None:
+def phase_postgres(
+    model: Path, token: str, procs: dict, urls: Dict[str, str], results: dict, template: List[tuple]
+) -> None:
     """The production store (PostgreSQL), and long messages with the cap lifted."""
     pg = stores.Postgres(STATE / "pg")
     try:
         pg.start()
-        procs["ours"] = servers.start_assistant(model, STATE, token, pg.endpoints(STATE / "pg-endpoints.yml"),
-                                                name="rasa-pg", extra_env={"MAX_MESSAGE_CHARS": "2000"})
+        procs["ours"] = servers.start_assistant(
+            model,
+            STATE,
+            token,
+            pg.endpoints(STATE / "pg-endpoints.yml"),
+            name="rasa-pg",
+            extra_env={"MAX_MESSAGE_CHARS": "2000"},
+        )
         warm_up(urls)
         log("short beside long messages (cap lifted to 2,000 characters: long messages reach NLU)")
         results["long"]["uncapped"] = measure.short_beside_long(urls["ours"], QUESTIONS)
@@ -154,17 +197,26 @@ def run() -> dict:
     results: dict = {
         "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
-                   f"Python {platform.python_version()}, Rasa {__import__('rasa').__version__}",
-        "settings": {"window_s": measure.WINDOW_SECONDS, "windows": measure.WINDOWS, "users": measure.USERS,
-                     "growth_turns": measure.GROWTH_TURNS, "store_sizes": STORE_SIZES},
+        f"Python {platform.python_version()}, Rasa {__import__('rasa').__version__}",
+        "settings": {
+            "window_s": measure.WINDOW_SECONDS,
+            "windows": measure.WINDOWS,
+            "users": measure.USERS,
+            "growth_turns": measure.GROWTH_TURNS,
+            "store_sizes": STORE_SIZES,
+        },
         "load_at_start": measure.machine_load(),
     }
     bare_train = training.bare_bot(retrain=os.environ.get("BENCH_RETRAIN_BARE") == "1")
     model, ours_train, source = training.assistant_model()
     results["training_s"] = {"bare": bare_train, "ours": ours_train, "ours_source": source}
     token = secrets.token_urlsafe(32)
-    urls = {"ours": servers.webhook(servers.OURS_PORT), "bare": servers.webhook(servers.BARE_PORT),
-            "ours_host": f"http://127.0.0.1:{servers.OURS_PORT}", "bare_host": f"http://127.0.0.1:{servers.BARE_PORT}"}
+    urls = {
+        "ours": servers.webhook(servers.OURS_PORT),
+        "bare": servers.webhook(servers.BARE_PORT),
+        "ours_host": f"http://127.0.0.1:{servers.OURS_PORT}",
+        "bare_host": f"http://127.0.0.1:{servers.BARE_PORT}",
+    }
     procs: dict = {}
     try:
         procs["actions"] = servers.start_actions(STATE, token)

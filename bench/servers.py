@@ -4,6 +4,7 @@ them) and a bare `rasa init` bot, each with an SQLite tracker store, on the benc
 Each process runs in its own session so that stopping it stops its children; only
 processes started here are stopped, by their own pid.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,9 +35,16 @@ BARE_PORT = int(os.environ.get("BENCH_BARE_PORT", "5915"))
 def base_env() -> Dict[str, str]:
     """What every bench process gets: no telemetry, quiet TensorFlow, the project on the path."""
     env = dict(os.environ)
-    env.update({"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1",
-                "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "LOG_LEVEL": "INFO",
-                "PYTHONPATH": os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))})
+    env.update(
+        {
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONUNBUFFERED": "1",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "LOG_LEVEL": "INFO",
+            "PYTHONPATH": os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])),
+        }
+    )
     return env
 
 
@@ -48,8 +56,9 @@ class Proc:
         self.log_path = log_dir / f"{name}.log"
         self.t0 = time.perf_counter()
         self._log = open(self.log_path, "w")
-        self.popen = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+        self.popen = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.ready_seconds: Optional[float] = None
 
     @property
@@ -79,8 +88,10 @@ class Proc:
         """From Rasa's own log: 'Loading model' to 'Rasa server is up and running'."""
         text = self.log_path.read_text(errors="replace")
         stamps = {}
-        for key, pattern in (("load", r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) INFO\s+rasa\.core\.processor\s+- Loading model"),
-                             ("up", r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) INFO\s+root\s+- Rasa server is up and running")):
+        for key, pattern in (
+            ("load", r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) INFO\s+rasa\.core\.processor\s+- Loading model"),
+            ("up", r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) INFO\s+root\s+- Rasa server is up and running"),
+        ):
             match = re.search(pattern, text)
             if match:
                 stamps[key] = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S")
@@ -100,20 +111,64 @@ class Proc:
 def start_actions(log_dir: Path, token: str) -> Proc:
     """The hardened action server, as the Procfile starts it."""
     env = dict(base_env(), SANIC_HOST="127.0.0.1", ACTION_SERVER_TOKEN=token, SANIC_REQUEST_MAX_SIZE="1000000")
-    proc = Proc("actions", [str(VENV_BIN / "python"), "-m", "serving.action_server", "--actions", "actions",
-                            "--host", "127.0.0.1", "--port", str(ACTIONS_PORT)], ROOT, env, log_dir)
+    proc = Proc(
+        "actions",
+        [
+            str(VENV_BIN / "python"),
+            "-m",
+            "serving.action_server",
+            "--actions",
+            "actions",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(ACTIONS_PORT),
+        ],
+        ROOT,
+        env,
+        log_dir,
+    )
     proc.wait_ready(f"http://127.0.0.1:{ACTIONS_PORT}/health")
     return proc
 
 
-def start_assistant(model: Path, log_dir: Path, token: str, endpoints: Path, name: str = "rasa",
-                    extra_env: Optional[Dict[str, str]] = None) -> Proc:
+def start_assistant(
+    model: Path,
+    log_dir: Path,
+    token: str,
+    endpoints: Path,
+    name: str = "rasa",
+    extra_env: Optional[Dict[str, str]] = None,
+) -> Proc:
     """This assistant's Rasa server, as the Procfile starts it (credentials.yml, endpoints)."""
-    env = dict(base_env(), ACTION_SERVER_URL=f"http://127.0.0.1:{ACTIONS_PORT}/webhook",
-               ACTION_SERVER_TOKEN=token, SANIC_REQUEST_MAX_SIZE="1000000",
-               CLINIC_PROFILE=str(ROOT / "clinic" / "profile.yml"), **(extra_env or {}))
-    proc = Proc(name, [RASA, "run", "--model", str(model), "--port", str(OURS_PORT), "--interface", "127.0.0.1",
-                       "--credentials", "credentials.yml", "--endpoints", str(endpoints)], ROOT, env, log_dir)
+    env = dict(
+        base_env(),
+        ACTION_SERVER_URL=f"http://127.0.0.1:{ACTIONS_PORT}/webhook",
+        ACTION_SERVER_TOKEN=token,
+        SANIC_REQUEST_MAX_SIZE="1000000",
+        CLINIC_PROFILE=str(ROOT / "clinic" / "profile.yml"),
+        **(extra_env or {}),
+    )
+    proc = Proc(
+        name,
+        [
+            RASA,
+            "run",
+            "--model",
+            str(model),
+            "--port",
+            str(OURS_PORT),
+            "--interface",
+            "127.0.0.1",
+            "--credentials",
+            "credentials.yml",
+            "--endpoints",
+            str(endpoints),
+        ],
+        ROOT,
+        env,
+        log_dir,
+    )
     proc.wait_ready(f"http://127.0.0.1:{OURS_PORT}/")
     return proc
 
@@ -128,8 +183,26 @@ def start_bare(bare_dir: Path, log_dir: Path) -> Proc:
     credentials = log_dir / "bare-credentials.yml"
     credentials.write_text("rest:\n")
     model = sorted((bare_dir / "models").glob("*.tar.gz"))[-1]
-    proc = Proc("bare", [RASA, "run", "--model", str(model), "--port", str(BARE_PORT), "-i", "127.0.0.1",
-                         "--endpoints", str(endpoints), "--credentials", str(credentials)], bare_dir, base_env(), log_dir)
+    proc = Proc(
+        "bare",
+        [
+            RASA,
+            "run",
+            "--model",
+            str(model),
+            "--port",
+            str(BARE_PORT),
+            "-i",
+            "127.0.0.1",
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(credentials),
+        ],
+        bare_dir,
+        base_env(),
+        log_dir,
+    )
     proc.wait_ready(f"http://127.0.0.1:{BARE_PORT}/")
     return proc
 

@@ -7,6 +7,7 @@ run (same event types and JSON sizes), under a new sender id. PostgreSQL runs fr
 Debian's binaries in build/bench-perf/pg on port BENCH_PG_PORT (55432), socket in that
 directory, trust auth on the socket only; stopped at the end.
 """
+
 from __future__ import annotations
 
 import io
@@ -28,8 +29,11 @@ Row = Tuple[str, float, Optional[str], Optional[str], str]
 def template_events(sqlite_db: Path, sender: str, limit: int = 8) -> List[Row]:
     """The first ``limit`` events of one stored conversation (type, timestamp, intent, action, data)."""
     with sqlite3.connect(sqlite_db) as con:
-        rows = con.execute("SELECT type_name, timestamp, intent_name, action_name, data FROM events "
-                           "WHERE sender_id = ? ORDER BY id LIMIT ?", (sender, limit)).fetchall()
+        rows = con.execute(
+            "SELECT type_name, timestamp, intent_name, action_name, data FROM events "
+            "WHERE sender_id = ? ORDER BY id LIMIT ?",
+            (sender, limit),
+        ).fetchall()
     if not rows:
         raise RuntimeError("no template conversation in the tracker store")
     return rows
@@ -51,8 +55,11 @@ def seed_sqlite(db: Path, template: List[Row], n: int) -> None:
     """Add ``n`` conversations in one transaction (the server keeps running meanwhile)."""
     con = sqlite3.connect(db, timeout=60)
     try:
-        con.executemany("INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
-                        "VALUES (?, ?, ?, ?, ?, ?)", _copies(template, n))
+        con.executemany(
+            "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            _copies(template, n),
+        )
         con.commit()
     finally:
         con.close()
@@ -86,8 +93,17 @@ class Postgres:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "rasa", "--no-sync")
-        self._run("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.root / "pg.log"), "-o",
-                  f"-p {PG_PORT} -k {self.root} -c listen_addresses='' -c fsync=on", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-w",
+            "-l",
+            str(self.root / "pg.log"),
+            "-o",
+            f"-p {PG_PORT} -k {self.root} -c listen_addresses='' -c fsync=on",
+            "start",
+        )
         self._run("createdb", "-h", str(self.root), "-p", str(PG_PORT), "-U", "rasa", "rasa")
 
     def stop(self) -> None:
@@ -99,7 +115,8 @@ class Postgres:
         path.write_text(
             "action_endpoint:\n  url: ${ACTION_SERVER_URL}\n"
             "tracker_store:\n  type: deploy.tracker_store.ResilientSQLTrackerStore\n  dialect: postgresql\n"
-            f"  url: {self.root}\n  port: {PG_PORT}\n  db: rasa\n  username: rasa\n  password: ''\n")
+            f"  url: {self.root}\n  port: {PG_PORT}\n  db: rasa\n  username: rasa\n  password: ''\n"
+        )
         return path
 
     def connect(self):
@@ -114,8 +131,9 @@ class Postgres:
             buf.write("\t".join(_pg_text(v) for v in row) + "\n")
         buf.seek(0)
         with self.connect() as con, con.cursor() as cur:
-            cur.copy_expert("COPY events (sender_id, type_name, timestamp, intent_name, action_name, data) "
-                            "FROM STDIN", buf)
+            cur.copy_expert(
+                "COPY events (sender_id, type_name, timestamp, intent_name, action_name, data) FROM STDIN", buf
+            )
         with self.connect() as con:
             con.autocommit = True
             con.cursor().execute("ANALYZE events")

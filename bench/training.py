@@ -1,5 +1,6 @@
 """Training figures: the bare `rasa init` bot (made and trained here) and this assistant
 (timed from an empty cache by `make bench-train`, recorded for the report)."""
+
 from __future__ import annotations
 
 import json
@@ -40,17 +41,38 @@ def bare_bot(retrain: bool) -> Optional[float]:
         return None
     shutil.rmtree(BARE, ignore_errors=True)
     BARE.mkdir(parents=True)  # `rasa init --no-prompt` wants the directory to exist
-    return timed([RASA, "init", "--no-prompt", "--init-dir", str(BARE)], ROOT, STATE / "bare-train.log",
-                 env=training_env(STATE, "bare"))
+    return timed(
+        [RASA, "init", "--no-prompt", "--init-dir", str(BARE)],
+        ROOT,
+        STATE / "bare-train.log",
+        env=training_env(STATE, "bare"),
+    )
 
 
 def assistant_training() -> float:
     """`make bench-train`: this assistant from an empty cache into a separate --out dir."""
     out = STATE / "models"
     shutil.rmtree(out, ignore_errors=True)
-    seconds = timed([RASA, "train", "--force", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
-                     "--out", str(out), "--fixed-model-name", "assistant"], ROOT, STATE / "assistant-train.log",
-                    env=training_env(STATE, "assistant"))
+    seconds = timed(
+        [
+            RASA,
+            "train",
+            "--force",
+            "--config",
+            "config.yml",
+            "--domain",
+            "domain.yml",
+            "--data",
+            "data",
+            "--out",
+            str(out),
+            "--fixed-model-name",
+            "assistant",
+        ],
+        ROOT,
+        STATE / "assistant-train.log",
+        env=training_env(STATE, "assistant"),
+    )
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     TRAIN_RECORD.write_text(json.dumps({"seconds": seconds, "when": when}))
     return seconds

@@ -10,6 +10,7 @@ Intents and entities come from domain.yml (read once), plus Rasa's built-in
 slashes before it reaches Rasa, so the NLU pipeline (and its red-flag detector) sees it
 as text and Rasa never tries, and fails, to parse it.
 """
+
 from __future__ import annotations
 
 import functools

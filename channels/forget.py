@@ -12,6 +12,7 @@ delete runs with ``secure_delete`` on, so the deleted rows are overwritten with 
 the file, not just unlinked, and the write-ahead log (WAL mode) is checkpointed and
 truncated. PostgreSQL frees the rows at its next (auto)vacuum.
 """
+
 from __future__ import annotations
 
 import logging

@@ -17,6 +17,7 @@ When ``ACTION_SERVER_TOKEN`` is set, the Rasa server sends it to the action serv
 the agent's action endpoint at start-up rather than written into endpoints.yml, because
 Rasa refuses to start on an unset ``${VAR}`` and the token is optional.
 """
+
 import json
 import logging
 import os
@@ -62,7 +63,7 @@ def json_body(request: Request) -> Any:
     try:
         body = json.loads((request.body or b"").decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        return error(400, "body must be JSON (UTF-8) like {\"sender\": \"<id>\", \"message\": \"<text>\"}")
+        return error(400, 'body must be JSON (UTF-8) like {"sender": "<id>", "message": "<text>"}')
     if not isinstance(body, dict):
         return error(400, "body must be a JSON object")
     return body

@@ -19,6 +19,7 @@
 
 Message text is never logged.
 """
+
 import asyncio
 import functools
 import logging
@@ -92,8 +93,7 @@ class InFlight:
 def check_sender(sender: Any) -> str:
     if not isinstance(sender, str) or not SENDER_PATTERN.match(sender):
         raise BadRequest(
-            "'sender' must be a conversation id of 1-128 letters, digits or _ . : @ - "
-            "(the widget sends a random UUID)"
+            "'sender' must be a conversation id of 1-128 letters, digits or _ . : @ - (the widget sends a random UUID)"
         )
     return sender
 

@@ -13,6 +13,7 @@ died or hung, and falls back to triage in a thread of its own process whenever t
 is not running (not started yet, starting, broken): a red flag always escalates. Nothing
 here logs message text; the worker's stderr is the Rasa server's log.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,8 +55,13 @@ class TriageWorker:
         self.loop, self.lock, self.ready = loop, asyncio.Lock(), False
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "channels.triage_worker", stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, limit=STREAM_LIMIT, env=dict(os.environ),
+                sys.executable,
+                "-m",
+                "channels.triage_worker",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                limit=STREAM_LIMIT,
+                env=dict(os.environ),
             )
             line = await asyncio.wait_for(self.proc.stdout.readline(), START_TIMEOUT_SECONDS)
             self.ready = json.loads(line or b"{}").get("ready") is True
@@ -116,8 +122,9 @@ class TriageWorker:
 
 def _serve() -> None:
     """The worker's loop: JSON lines on stdin, JSON lines on stdout."""
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-                        format="%(asctime)s %(levelname)-7s %(name)s  - %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(), format="%(asctime)s %(levelname)-7s %(name)s  - %(message)s"
+    )
     # The triage pipeline is rules only; thinc (under spaCy) would import TensorFlow just
     # because it is installed: 490 MB instead of 130 MB for this process.
     for framework in BLOCKED_FRAMEWORKS:

@@ -7,6 +7,7 @@ surface text, so this small extractor maps labels and ids instead. Ordinals the 
 does not know ("the last one", "number four" written in any case) come from
 ``assistant.followups.find_ordinals``, the same parser the follow-up resolution uses.
 """
+
 from typing import Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent

@@ -16,6 +16,7 @@ compete with, and empty, the question's ranking.
 Model: scikit-learn logistic regression over character n-grams of the cleaned text
 (tolerant of typos such as "numbnes in my saddel area"), with a fixed ``random_seed``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -91,9 +92,7 @@ def suspicions(
             ((classes[i], float(p)) for i, p in enumerate(row) if classes[i] != NO_FLAG),
             key=lambda item: -item[1],
         )
-        out.append(
-            [{"flag": f, "probability": round(p, 3)} for f, p in ranked if p >= per_flag.get(f, threshold)]
-        )
+        out.append([{"flag": f, "probability": round(p, 3)} for f, p in ranked if p >= per_flag.get(f, threshold)])
     return out
 
 

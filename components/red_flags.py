@@ -19,6 +19,7 @@ only ever judges the topic classifier's own ranking, never one a red flag change
 model trained before the two heads could still predict ``red_flag`` itself; that guess
 is replaced by the next-best intent.)
 """
+
 import logging
 from typing import Any, Dict, List, Optional, Text
 
@@ -64,7 +65,7 @@ class RedFlagDetector(GraphComponent):
         execution_context: ExecutionContext,
     ) -> "RedFlagDetector":
         detector = cls(config)
-        detector.triage  # load now, not on the first patient's message
+        _ = detector.triage  # load now, not on the first patient's message
         return detector
 
     @property

@@ -11,6 +11,7 @@ loudly instead of silently changing what the classifier sees.
 The package is located with ``importlib`` without importing it: its ``__init__`` prints to
 stdout and its declared dependencies (sentence-transformers, torch) are not wanted here.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -72,8 +73,16 @@ def _is_punctuation(char: str) -> bool:
 
 def _is_cjk(code: int) -> bool:
     """CJK ideographs are split into single characters, as BERT's normalizer does."""
-    ranges = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
-              (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
+    ranges = (
+        (0x4E00, 0x9FFF),
+        (0x3400, 0x4DBF),
+        (0x20000, 0x2A6DF),
+        (0x2A700, 0x2B73F),
+        (0x2B740, 0x2B81F),
+        (0x2B820, 0x2CEAF),
+        (0xF900, 0xFAFF),
+        (0x2F800, 0x2FA1F),
+    )
     return any(low <= code <= high for low, high in ranges)
 
 
@@ -93,8 +102,7 @@ class WordPieceTokenizer:
     @staticmethod
     def _fold(word: str) -> str:
         """Lowercase and strip accents (NFD, drop combining marks), as the uncased model expects."""
-        return "".join(c for c in unicodedata.normalize("NFD", word.lower())
-                       if unicodedata.category(c) != "Mn")
+        return "".join(c for c in unicodedata.normalize("NFD", word.lower()) if unicodedata.category(c) != "Mn")
 
     def words(self, text: str) -> List[Tuple[str, int]]:
         """Normalised words with the character offset where each starts in ``text``.
@@ -107,8 +115,7 @@ class WordPieceTokenizer:
         current, start = "", 0
         for index, char in enumerate(text):
             code = ord(char)
-            if code in (0, 0xFFFD) or (unicodedata.category(char) in ("Cc", "Cf")
-                                       and not char.isspace()):
+            if code in (0, 0xFFFD) or (unicodedata.category(char) in ("Cc", "Cf") and not char.isspace()):
                 continue
             if char.isspace() or _is_punctuation(char) or _is_cjk(code):
                 if current:
@@ -177,15 +184,17 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 class MiniLMEncoder:
     """A BERT encoder's forward pass over numpy weights (inference only, no dropout)."""
 
-    def __init__(self, weights: Dict[str, np.ndarray], config: Dict[str, Any],
-                 tokenizer: WordPieceTokenizer) -> None:
+    def __init__(self, weights: Dict[str, np.ndarray], config: Dict[str, Any], tokenizer: WordPieceTokenizer) -> None:
         self.tokenizer = tokenizer
         self.heads = int(config["num_attention_heads"])
         self.n_layers = int(config["num_hidden_layers"])
         # torch Linear stores [out, in]; transpose once so a forward pass is x @ W, and fuse
         # query/key/value into one [dim, 3*dim] matrix: one BLAS call instead of three.
-        self.w = {k: (v.T.copy() if k.endswith("dense.weight") else v)
-                  for k, v in weights.items() if not k.startswith("pooler.")}
+        self.w = {
+            k: (v.T.copy() if k.endswith("dense.weight") else v)
+            for k, v in weights.items()
+            if not k.startswith("pooler.")
+        }
         for i in range(self.n_layers):
             p = f"encoder.layer.{i}.attention.self."
             names = ("query", "key", "value")
@@ -212,8 +221,7 @@ class MiniLMEncoder:
         probs = scores / scores.sum(-1, keepdims=True)
         context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch * length, dim)
         attn = context @ w[p + "attention.output.dense.weight"] + w[p + "attention.output.dense.bias"]
-        x = _layer_norm(x + attn, w[p + "attention.output.LayerNorm.weight"],
-                        w[p + "attention.output.LayerNorm.bias"])
+        x = _layer_norm(x + attn, w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"])
         hidden = _gelu(x @ w[p + "intermediate.dense.weight"] + w[p + "intermediate.dense.bias"])
         out = hidden @ w[p + "output.dense.weight"] + w[p + "output.dense.bias"]
         return _layer_norm(x + out, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"])
@@ -223,8 +231,7 @@ class MiniLMEncoder:
 
         Each id list gets [CLS] ... [SEP] and is truncated to the model's 256 positions.
         """
-        cut = [[self.tokenizer.cls_id, *ids[: MAX_SEQ_LENGTH - 2], self.tokenizer.sep_id]
-               for ids in batch_ids]
+        cut = [[self.tokenizer.cls_id, *ids[: MAX_SEQ_LENGTH - 2], self.tokenizer.sep_id] for ids in batch_ids]
         length = max(len(ids) for ids in cut)
         ids = np.zeros((len(cut), length), dtype=np.int64)
         mask = np.zeros((len(cut), length), dtype=np.float32)
@@ -232,9 +239,11 @@ class MiniLMEncoder:
             ids[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1.0
         w = self.w
-        x = (w["embeddings.word_embeddings.weight"][ids]
-             + w["embeddings.position_embeddings.weight"][:length][None]
-             + w["embeddings.token_type_embeddings.weight"][0])
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][:length][None]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         mask_bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
         x = x.reshape(len(cut) * length, self.dim)
@@ -312,8 +321,13 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         self.encoder = load_encoder(model_zip, MODEL_SHA256)
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SentenceEncoderFeaturizer":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SentenceEncoderFeaturizer":
         """Built both at training and at load time, so the checksum is checked on both."""
         return cls(config, execution_context.node_name)
 
@@ -347,7 +361,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         # Similar lengths together: less padding, faster training featurisation.
         usable.sort(key=lambda m: len(m.get(TOKENS_NAMES[attribute])))
         for begin in range(0, len(usable), batch_size):
-            chunk = usable[begin: begin + batch_size]
+            chunk = usable[begin : begin + batch_size]
             for message, (sequence, sentence) in zip(chunk, self._features(chunk, attribute)):
                 self.add_features_to_message(sequence, sentence, attribute, message)
 

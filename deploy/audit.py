@@ -13,6 +13,7 @@ found; 2 the audit could not be done - pip-audit asks PyPI's JSON API for each p
 version, and when not a single package could be looked up the result says nothing
 (set AUDIT_ALLOW_UNREACHABLE=1 to accept that, e.g. on a network without that API).
 """
+
 import argparse
 import json
 import os
@@ -51,7 +52,17 @@ def main() -> int:
         site = str(found[-1])
     args.report.parent.mkdir(parents=True, exist_ok=True)
     ignores = ignored(args.ignore_file) if args.ignore_file.exists() else []
-    cmd = [args.pip_audit, "--path", site, "--format", "json", "--output", str(args.report), "--progress-spinner", "off"]
+    cmd = [
+        args.pip_audit,
+        "--path",
+        site,
+        "--format",
+        "json",
+        "--output",
+        str(args.report),
+        "--progress-spinner",
+        "off",
+    ]
     for vuln_id, _, _ in ignores:
         cmd += ["--ignore-vuln", vuln_id]
     proc = subprocess.run(cmd, text=True, capture_output=True)
@@ -63,8 +74,10 @@ def main() -> int:
     audited = [d for d in deps if "skip_reason" not in d]
     vulnerable = [d for d in audited if d.get("vulns")]
 
-    print(f"audit: {len(deps)} installed packages, {len(audited)} looked up, "
-          f"{len(deps) - len(audited)} could not be looked up")
+    print(
+        f"audit: {len(deps)} installed packages, {len(audited)} looked up, "
+        f"{len(deps) - len(audited)} could not be looked up"
+    )
     for vuln_id, package, reason in ignores:
         print(f"  documented, not applicable: {vuln_id} ({package}): {reason}")
     for dep in vulnerable:

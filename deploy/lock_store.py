@@ -22,6 +22,7 @@ Configured like the stock store, in deploy/rasa/endpoints.yml::
       type: deploy.lock_store.ResilientRedisLockStore
       url: ...
 """
+
 import asyncio
 import logging
 import os
@@ -30,11 +31,10 @@ from collections import deque
 from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator, Callable, Optional, Text, TypeVar
 
-from redis import exceptions as redis_exceptions
-
 from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
+from redis import exceptions as redis_exceptions
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +45,9 @@ TRANSIENT_ERRORS = (redis_exceptions.ConnectionError, redis_exceptions.TimeoutEr
 class ResilientRedisLockStore(RedisLockStore):
     """``RedisLockStore`` that serves expired waiters and retries while Redis is away."""
 
-    def __init__(self, endpoint_config: Optional[EndpointConfig] = None, retry_seconds: Optional[float] = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, endpoint_config: Optional[EndpointConfig] = None, retry_seconds: Optional[float] = None, **kwargs: Any
+    ) -> None:
         # Rasa hands a custom lock store its endpoint configuration as a whole.
         if endpoint_config is not None:
             kwargs = {"host": endpoint_config.url, **endpoint_config.kwargs, **kwargs}
@@ -57,7 +58,9 @@ class ResilientRedisLockStore(RedisLockStore):
         self.retry_seconds = float(retry_seconds)
         logger.info(
             "Lock store: %s (ticket lifetime %.0f s, retries for %.0f s)",
-            type(self).__name__, LOCK_LIFETIME, self.retry_seconds,
+            type(self).__name__,
+            LOCK_LIFETIME,
+            self.retry_seconds,
         )
 
     async def _retrying(self, what: Text, attempt: Callable[[], T]) -> T:
@@ -88,7 +91,10 @@ class ResilientRedisLockStore(RedisLockStore):
             await self._retrying("return ticket", lambda: self.cleanup(conversation_id, ticket))
 
     async def _acquire_lock(  # type: ignore[override]
-        self, conversation_id: Text, ticket: int, wait_time_in_seconds: float,
+        self,
+        conversation_id: Text,
+        ticket: int,
+        wait_time_in_seconds: float,
         lock_lifetime: float = LOCK_LIFETIME,
     ) -> TicketLock:
         while True:

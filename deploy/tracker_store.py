@@ -25,6 +25,7 @@ deploy/rasa/endpoints.yml::
       dialect: postgresql
       ...
 """
+
 import asyncio
 import json
 import logging
@@ -63,7 +64,9 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         self.retry_seconds = float(retry_seconds)
         logger.info(
             "Tracker store: %s on %s (connection checks on, retries for %.0f s)",
-            type(self).__name__, url.get_backend_name(), self.retry_seconds,
+            type(self).__name__,
+            url.get_backend_name(),
+            self.retry_seconds,
         )
 
     async def _retrying(self, what: Text, attempt: Callable[[], Awaitable[T]]) -> T:
@@ -80,9 +83,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
 
-    async def _retrieve(
-        self, sender_id: Text, fetch_events_from_all_sessions: bool
-    ) -> Optional[DialogueStateTracker]:
+    async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
         parent = super()._retrieve
         return await self._retrying("read", lambda: parent(sender_id, fetch_events_from_all_sessions))
 

@@ -12,9 +12,9 @@ Rasa loads the result by path (``SpacyNLP`` with ``model: models/spacy``).
 
 Usage: python scripts/build_spacy_model.py [--lexicon content/lexicon.yml] [--out models/spacy]
 """
+
 import argparse
 import hashlib
-import json
 import sys
 from pathlib import Path
 

@@ -31,6 +31,7 @@ PostgreSQL and Redis (``01 Dec 2026 23:10:21``). --no-logs leaves the logs alone
 For cron (daily at 03:15):
     15 3 * * *  cd /srv/assistant && .venv/bin/python scripts/retention.py --days 30 >> /var/log/assistant-retention.log 2>&1
 """
+
 import argparse
 import os
 import re
@@ -81,8 +82,12 @@ def url_from_endpoints(path: Path) -> sa.engine.URL:
         db = str((ROOT / db).resolve()) if not Path(db).is_absolute() else db
         return sa.engine.URL.create("sqlite", database=db)
     return sa.engine.URL.create(
-        dialect, username=store.get("username"), password=store.get("password"), host=host,
-        port=int(store["port"]) if store.get("port") else None, database=db,
+        dialect,
+        username=store.get("username"),
+        password=store.get("password"),
+        host=host,
+        port=int(store["port"]) if store.get("port") else None,
+        database=db,
     )
 
 
@@ -100,7 +105,8 @@ def delete_old_conversations(url, days: float, dry_run: bool = False, now: Optio
         latest = sa.func.max(events.c.timestamp)
         with engine.begin() as conn:
             old: List[str] = [
-                row[0] for row in conn.execute(
+                row[0]
+                for row in conn.execute(
                     sa.select(events.c.sender_id).group_by(events.c.sender_id).having(latest < cutoff)
                 )
             ]
@@ -109,7 +115,7 @@ def delete_old_conversations(url, days: float, dry_run: bool = False, now: Optio
         if dry_run:
             with engine.connect() as conn:
                 for start in range(0, len(old), CHUNK):
-                    chunk = old[start:start + CHUNK]
+                    chunk = old[start : start + CHUNK]
                     deleted_events += conn.execute(
                         sa.select(sa.func.count()).select_from(events).where(events.c.sender_id.in_(chunk))
                     ).scalar_one()
@@ -118,7 +124,7 @@ def delete_old_conversations(url, days: float, dry_run: bool = False, now: Optio
             # the first query keeps all of its events.
             recent = sa.select(events.c.sender_id).where(events.c.timestamp >= cutoff)
             for start in range(0, len(old), CHUNK):
-                chunk = old[start:start + CHUNK]
+                chunk = old[start : start + CHUNK]
                 with engine.begin() as conn:
                     if sqlite:  # freed pages are zeroed, not just unlinked
                         conn.execute(sa.text("PRAGMA secure_delete = ON"))
@@ -147,8 +153,12 @@ def vacuum(engine: sa.engine.Engine, sqlite: bool) -> None:
 
 # -- logs ------------------------------------------------------------------------------
 
-_MONTHS = {name: i for i, name in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+_MONTHS = {
+    name: i
+    for i, name in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
+    )
+}
 _STAMPS = [  # (pattern, how to read it); only the start of a line is searched
     (re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})"), "ymd"),
     (re.compile(r"^(\d{4})/(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2})"), "ymd"),
@@ -240,15 +250,30 @@ def default_log_dir() -> Path:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--days", type=float, default=float(os.environ.get("RETENTION_DAYS", DEFAULT_DAYS)),
-                        help="keep conversations active in the last N days (default: RETENTION_DAYS or 30)")
-    parser.add_argument("--db-url", default=os.environ.get("TRACKER_DB_URL"),
-                        help="SQLAlchemy URL of the tracker store (default: TRACKER_DB_URL, else --endpoints)")
-    parser.add_argument("--endpoints", type=Path, default=ROOT / "endpoints.yml",
-                        help="Rasa endpoints file to read the tracker store from (default: endpoints.yml)")
+    parser.add_argument(
+        "--days",
+        type=float,
+        default=float(os.environ.get("RETENTION_DAYS", DEFAULT_DAYS)),
+        help="keep conversations active in the last N days (default: RETENTION_DAYS or 30)",
+    )
+    parser.add_argument(
+        "--db-url",
+        default=os.environ.get("TRACKER_DB_URL"),
+        help="SQLAlchemy URL of the tracker store (default: TRACKER_DB_URL, else --endpoints)",
+    )
+    parser.add_argument(
+        "--endpoints",
+        type=Path,
+        default=ROOT / "endpoints.yml",
+        help="Rasa endpoints file to read the tracker store from (default: endpoints.yml)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
-    parser.add_argument("--log-dir", type=Path, default=None,
-                        help="directory of the log files (default: LOG_DIR, else RUN_DIR, else run/)")
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        default=None,
+        help="directory of the log files (default: LOG_DIR, else RUN_DIR, else run/)",
+    )
     parser.add_argument("--no-logs", action="store_true", help="leave the log files alone")
     args = parser.parse_args(argv)
     if args.days < 0:

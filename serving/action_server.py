@@ -27,6 +27,7 @@ Environment: ``ACTION_SERVER_TOKEN`` (optional; the same value must be in the Ra
 server's environment), ``SANIC_HOST`` (127.0.0.1), ``SANIC_REQUEST_MAX_SIZE`` (4000000),
 ``ACTIONS_PORT`` (5055, when --port is not given), ``LOG_LEVEL`` (INFO), ``CLINIC_PROFILE``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -188,7 +189,9 @@ def main(argv: Optional[list] = None) -> None:
     )
     app = create_app(args.actions)
     logger.info(
-        "action server on http://%s:%d (token %s)", args.host, args.port,
+        "action server on http://%s:%d (token %s)",
+        args.host,
+        args.port,
         "required" if os.environ.get("ACTION_SERVER_TOKEN") else "not set",
     )
     app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)

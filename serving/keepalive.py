@@ -8,6 +8,7 @@ errors for 4xx/5xx) whose requests share one session per event loop, so connecti
 open between turns. ``keep_alive(agent)`` swaps it in for the agent's action endpoint; the
 REST channel's start-up hook (``channels/rest.py:send_action_token``) is where to call it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,30 +37,55 @@ class KeptAliveEndpoint(EndpointConfig):
         kwargs = dict(endpoint.kwargs)
         if endpoint.type:
             kwargs["type"] = endpoint.type
-        return cls(endpoint.url, endpoint.params, endpoint.headers, endpoint.basic_auth, endpoint.token,
-                   endpoint.token_name, endpoint.cafile, **kwargs)
+        return cls(
+            endpoint.url,
+            endpoint.params,
+            endpoint.headers,
+            endpoint.basic_auth,
+            endpoint.token,
+            endpoint.token_name,
+            endpoint.cafile,
+            **kwargs,
+        )
 
     def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         session = self._sessions.get(id(loop))
         if session is None or session.closed:
-            auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
-            session = aiohttp.ClientSession(headers=self.headers, auth=auth,
-                                            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-                                            connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30))
+            auth = (
+                aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
+            )
+            session = aiohttp.ClientSession(
+                headers=self.headers,
+                auth=auth,
+                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30),
+            )
             self._sessions[id(loop)] = session
         return session
 
-    async def request(self, method: Text = "post", subpath: Optional[Text] = None,
-                      content_type: Optional[Text] = "application/json", compress: bool = False,
-                      **kwargs: Any) -> Optional[Any]:
+    async def request(
+        self,
+        method: Text = "post",
+        subpath: Optional[Text] = None,
+        content_type: Optional[Text] = "application/json",
+        compress: bool = False,
+        **kwargs: Any,
+    ) -> Optional[Any]:
         """As ``EndpointConfig.request`` (same arguments, result and errors), on the kept session."""
         headers = {"Content-Type": content_type} if content_type else {}
         headers.update(kwargs.pop("headers", None) or {})
         headers.update(self.headers or {})
         url = concat_url(self.url, subpath)
-        async with self._session().request(method, url, headers=headers, params=self.combine_parameters(kwargs),
-                                           compress=compress, ssl=self._ssl, **kwargs) as response:
+        async with self._session().request(
+            method,
+            url,
+            headers=headers,
+            params=self.combine_parameters(kwargs),
+            compress=compress,
+            ssl=self._ssl,
+            **kwargs,
+        ) as response:
             if response.status >= 400:
                 raise ClientResponseError(response.status, response.reason, await response.content.read())
             try:

@@ -20,6 +20,7 @@ the conversation.
 (serving/sqlite_store.py in the embedded profile, deploy/tracker_store.py in production),
 the one piece of project code every Rasa process loads before the first turn.
 """
+
 from __future__ import annotations
 
 import logging
@@ -114,8 +115,12 @@ def _lean_action_calls() -> None:
             if isinstance(event, UserUttered):
                 break
         state["events"] = [e.as_dict() for e in reversed(turn)]
-        result = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state,
-                  "version": rasa.__version__}
+        result = {
+            "next_action": self._name,
+            "sender_id": tracker.sender_id,
+            "tracker": state,
+            "version": rasa.__version__,
+        }
         if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
             result["domain"] = domain.as_dict()
         return result

@@ -19,6 +19,7 @@ Same table, same keys as ``type: SQL``; endpoints.yml::
       dialect: sqlite
       db: ${TRACKER_DB}
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,8 +36,12 @@ logger = logging.getLogger(__name__)
 # journal_size_limit=0: after each checkpoint the WAL file is cut back to nothing, so rows
 # deleted by retention do not linger there (retention should still end with
 # `PRAGMA wal_checkpoint(TRUNCATE)`; its owner's call).
-PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000",
-           "PRAGMA journal_size_limit=0")
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA journal_size_limit=0",
+)
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -1,4 +1,5 @@
 """Shared fixtures: fresh tracker, dispatcher and domain (as in rasa-demo), clinic profiles."""
+
 import sys
 from pathlib import Path
 from typing import Iterable, Optional

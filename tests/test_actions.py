@@ -1,16 +1,18 @@
 """Every custom action: events returned and messages dispatched, checked against the reply contract."""
+
 import re
 
 import pytest
-from rasa_sdk.events import SlotSet
 
 from actions import actions as A
 from assistant.topics import CONTENT_TOPICS
 from tests.conftest import VALID_TIERS, customs
 
-ACTIONS = {cls().name(): cls for cls in vars(A).values()
-           if isinstance(cls, type) and issubclass(cls, A.Action)
-           and cls not in (A.Action, A.ReplyAction, A.SmallTalkAction)}
+ACTIONS = {
+    cls().name(): cls
+    for cls in vars(A).values()
+    if isinstance(cls, type) and issubclass(cls, A.Action) and cls not in (A.Action, A.ReplyAction, A.SmallTalkAction)
+}
 
 
 def run(action_cls, tracker, dispatcher, domain):
@@ -74,7 +76,11 @@ def test_exercises_offers_each_exercise(make_tracker, dispatcher, domain):
     for exercise in ("exercise_hip_drop", "exercise_crab_steps", "exercise_trx_lunge", "exercise_bulgarian_lunge"):
         assert f"/{exercise}" in payloads
     assert slot(events, "offered")[:4] == [
-        "exercise_hip_drop", "exercise_crab_steps", "exercise_trx_lunge", "exercise_bulgarian_lunge"]
+        "exercise_hip_drop",
+        "exercise_crab_steps",
+        "exercise_trx_lunge",
+        "exercise_bulgarian_lunge",
+    ]
 
 
 def test_tell_me_more_gives_the_deeper_text(make_tracker, dispatcher, domain, catalogue):
@@ -99,16 +105,22 @@ def test_tell_me_more_where_the_article_has_no_more(make_tracker, dispatcher, do
     assert customs(messages)[0]["topic"] == topic
 
 
-@pytest.mark.parametrize("ordinal,expected", [("1", "exercise_hip_drop"), ("2", "exercise_crab_steps"), ("4", "exercise_bulgarian_lunge")])
+@pytest.mark.parametrize(
+    "ordinal,expected", [("1", "exercise_hip_drop"), ("2", "exercise_crab_steps"), ("4", "exercise_bulgarian_lunge")]
+)
 def test_choose_option_picks_from_the_offered_follow_ups(ordinal, expected, make_tracker, dispatcher, domain):
     offered = ["exercise_hip_drop", "exercise_crab_steps", "exercise_trx_lunge", "exercise_bulgarian_lunge"]
-    tracker = make_tracker("choose_option", entities=[{"entity": "ordinal", "value": ordinal}], slots={"offered": offered})
+    tracker = make_tracker(
+        "choose_option", entities=[{"entity": "ordinal", "value": ordinal}], slots={"offered": offered}
+    )
     _, messages = run(A.ActionChooseOption, tracker, dispatcher, domain)
     assert customs(messages)[0]["topic"] == expected
 
 
 def test_choose_option_out_of_range_offers_the_choices(make_tracker, dispatcher, domain):
-    tracker = make_tracker("choose_option", entities=[{"entity": "ordinal", "value": "4"}], slots={"offered": ["surgery", "injections"]})
+    tracker = make_tracker(
+        "choose_option", entities=[{"entity": "ordinal", "value": "4"}], slots={"offered": ["surgery", "injections"]}
+    )
     _, messages = run(A.ActionChooseOption, tracker, dispatcher, domain)
     assert customs(messages)[0]["topic"] == "clarify"
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/surgery", "/injections"]
@@ -120,8 +132,11 @@ def test_affirm_after_an_answer_gives_more(make_tracker, dispatcher, domain):
     assert customs(messages)[0]["depth"] == "more"
 
 
-EMERGENCY = {"flag": "saddle_numbness", "tier": "emergency",
-             "watch_for": "numbness between your legs or around your bottom"}
+EMERGENCY = {
+    "flag": "saddle_numbness",
+    "tier": "emergency",
+    "watch_for": "numbness between your legs or around your bottom",
+}
 URGENT = {"flag": "weight_loss", "tier": "urgent", "watch_for": "weight loss without trying, or night sweats"}
 
 
@@ -139,7 +154,9 @@ def test_red_flag_emergency_comes_first_with_the_numbers(make_tracker, dispatche
 def test_red_flag_urgent_wording(make_tracker, dispatcher, domain):
     _, messages = run(A.ActionRedFlag, make_tracker("red_flag", red_flags=[URGENT]), dispatcher, domain)
     assert messages[0]["custom"]["escalation"] == "urgent"
-    assert messages[0]["text"].startswith("Please see a doctor today. If you cannot get an appointment, call healthdirect")
+    assert messages[0]["text"].startswith(
+        "Please see a doctor today. If you cannot get an appointment, call healthdirect"
+    )
 
 
 def test_mixed_tiers_escalate_to_the_highest(make_tracker, dispatcher, domain):
@@ -148,10 +165,17 @@ def test_mixed_tiers_escalate_to_the_highest(make_tracker, dispatcher, domain):
     assert set(messages[0]["custom"]["flags"]) == {"weight_loss", "saddle_numbness"}
 
 
-@pytest.mark.parametrize("ranking", [
-    [{"name": "red_flag", "confidence": 1.0}, {"name": "exercises", "confidence": 0.8}],
-    [{"name": "red_flag", "confidence": 1.0}, {"name": "exercises", "confidence": 0.003}, {"name": "symptoms", "confidence": 0.0005}],
-])
+@pytest.mark.parametrize(
+    "ranking",
+    [
+        [{"name": "red_flag", "confidence": 1.0}, {"name": "exercises", "confidence": 0.8}],
+        [
+            {"name": "red_flag", "confidence": 1.0},
+            {"name": "exercises", "confidence": 0.003},
+            {"name": "symptoms", "confidence": 0.0005},
+        ],
+    ],
+)
 def test_red_flag_then_the_question_that_came_with_it(ranking, make_tracker, dispatcher, domain):
     text = "my bum is numb down there, what exercises help?"
     tracker = make_tracker("red_flag", red_flags=[EMERGENCY], ranking=ranking, text=text)
@@ -160,15 +184,36 @@ def test_red_flag_then_the_question_that_came_with_it(ranking, make_tracker, dis
     assert topics[:2] == ["red_flag", "exercises"]
 
 
-@pytest.mark.parametrize("text,ranking", [
-    ("I fell and now I can't stand up",
-     [{"name": "red_flag", "confidence": 1.0}, {"name": "exercises", "confidence": 0.05}, {"name": "symptoms", "confidence": 0.01}]),
-    ("numb down there, what should I know",
-     [{"name": "red_flag", "confidence": 1.0}, {"name": "exercises", "confidence": 0.3}, {"name": "symptoms", "confidence": 0.3},
-      {"name": "causes", "confidence": 0.2}]),
-    ("hello, I can't feel my legs, can you help",
-     [{"name": "red_flag", "confidence": 1.0}, {"name": "greet", "confidence": 0.6}, {"name": "exercises", "confidence": 0.3}]),
-])
+@pytest.mark.parametrize(
+    "text,ranking",
+    [
+        (
+            "I fell and now I can't stand up",
+            [
+                {"name": "red_flag", "confidence": 1.0},
+                {"name": "exercises", "confidence": 0.05},
+                {"name": "symptoms", "confidence": 0.01},
+            ],
+        ),
+        (
+            "numb down there, what should I know",
+            [
+                {"name": "red_flag", "confidence": 1.0},
+                {"name": "exercises", "confidence": 0.3},
+                {"name": "symptoms", "confidence": 0.3},
+                {"name": "causes", "confidence": 0.2},
+            ],
+        ),
+        (
+            "hello, I can't feel my legs, can you help",
+            [
+                {"name": "red_flag", "confidence": 1.0},
+                {"name": "greet", "confidence": 0.6},
+                {"name": "exercises", "confidence": 0.3},
+            ],
+        ),
+    ],
+)
 def test_red_flag_unsure_question_is_not_answered(text, ranking, make_tracker, dispatcher, domain):
     tracker = make_tracker("red_flag", red_flags=[EMERGENCY], ranking=ranking, text=text)
     _, messages = run(A.ActionRedFlag, tracker, dispatcher, domain)
@@ -194,6 +239,7 @@ def test_disclaimer_once_per_conversation(make_tracker, domain, dispatcher):
     assert any("not a doctor" in (m.get("text") or "") for m in messages)
     assert slot(events, "disclaimer_shown") is True
     from rasa_sdk.executor import CollectingDispatcher
+
     second = CollectingDispatcher()
     A.ActionGreet().run(second, make_tracker("greet", slots={"disclaimer_shown": True}), domain)
     assert not any("not a doctor" in (m.get("text") or "") for m in second.messages)
@@ -206,8 +252,12 @@ def test_disclaimer_comes_after_a_red_flag(make_tracker, dispatcher, domain):
 
 
 def test_clarify_offers_the_likely_topics(make_tracker, dispatcher, domain):
-    ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "surgery", "confidence": 0.3},
-               {"name": "injections", "confidence": 0.25}, {"name": "greet", "confidence": 0.1}]
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.4},
+        {"name": "surgery", "confidence": 0.3},
+        {"name": "injections", "confidence": 0.25},
+        {"name": "greet", "confidence": 0.1},
+    ]
     _, messages = run(A.ActionClarify, make_tracker("nlu_fallback", ranking=ranking), dispatcher, domain)
     assert customs(messages)[0]["topic"] == "clarify"
     payloads = [b["payload"] for b in messages[0]["buttons"]]
@@ -244,8 +294,16 @@ def test_handoff_at_the_kiosk_points_to_the_front_desk(make_tracker, dispatcher,
     assert customs(messages)[0]["topic"] == "handoff"
 
 
-@pytest.mark.parametrize("cls,topic", [(A.ActionGreet, "greet"), (A.ActionGoodbye, "goodbye"), (A.ActionThanks, "thanks"),
-                                        (A.ActionCapabilities, "capabilities"), (A.ActionAnythingElse, "capabilities")])
+@pytest.mark.parametrize(
+    "cls,topic",
+    [
+        (A.ActionGreet, "greet"),
+        (A.ActionGoodbye, "goodbye"),
+        (A.ActionThanks, "thanks"),
+        (A.ActionCapabilities, "capabilities"),
+        (A.ActionAnythingElse, "capabilities"),
+    ],
+)
 def test_small_talk_topics(cls, topic, make_tracker, dispatcher, domain, catalogue):
     _, messages = run(cls, make_tracker("greet"), dispatcher, domain)
     assert customs(messages)[0] == {"topic": topic, "escalation": "none", "content_version": catalogue.version}
@@ -254,6 +312,7 @@ def test_small_talk_topics(cls, topic, make_tracker, dispatcher, domain, catalog
 def test_medication_never_gives_a_dose(make_tracker, dispatcher, domain):
     for depth_action, slots in ((A.ActionAnswerTopic, {}), (A.ActionTellMeMore, {"last_topic": "medication"})):
         from rasa_sdk.executor import CollectingDispatcher
+
         d = CollectingDispatcher()
         depth_action().run(d, make_tracker("medication", slots=slots), domain)
         text = " ".join(m.get("text") or "" for m in d.messages)
@@ -284,8 +343,15 @@ def test_another_body_part_next_to_the_hip_is_still_answered(make_tracker, dispa
     assert customs(messages)[0]["topic"] == "causes"
 
 
-@pytest.mark.parametrize("cls,intent", [(A.ActionClarify, "nlu_fallback"), (A.ActionAnswerTopic, "exercises"),
-                                        (A.ActionGreet, "greet"), (A.ActionOutOfScope, "out_of_scope")])
+@pytest.mark.parametrize(
+    "cls,intent",
+    [
+        (A.ActionClarify, "nlu_fallback"),
+        (A.ActionAnswerTopic, "exercises"),
+        (A.ActionGreet, "greet"),
+        (A.ActionOutOfScope, "out_of_scope"),
+    ],
+)
 def test_any_action_escalates_a_red_flag_first(cls, intent, make_tracker, dispatcher, domain):
     _, messages = run(cls, make_tracker(intent, red_flags=[EMERGENCY]), dispatcher, domain)
     assert customs(messages)[0]["topic"] == "red_flag"
@@ -294,8 +360,12 @@ def test_any_action_escalates_a_red_flag_first(cls, intent, make_tracker, dispat
 
 # --- two heads: check question, crisis, safe reply, follow-ups -----------------------------
 
-SADDLE_CHECK = {"flag": "saddle_numbness", "tier": "emergency", "probability": 0.8,
-                "watch_for": "numbness or pins and needles between your legs"}
+SADDLE_CHECK = {
+    "flag": "saddle_numbness",
+    "tier": "emergency",
+    "probability": 0.8,
+    "watch_for": "numbness or pins and needles between your legs",
+}
 
 
 def with_latest(tracker, **fields):
@@ -304,8 +374,11 @@ def with_latest(tracker, **fields):
 
 
 def test_a_suspected_flag_asks_a_check_question_and_still_answers(make_tracker, dispatcher, domain, catalogue):
-    tracker = with_latest(make_tracker("exercises", text="numbnes in my saddel, what exercises help?"),
-                          red_flag_check=SADDLE_CHECK, red_flag_mention="classifier")
+    tracker = with_latest(
+        make_tracker("exercises", text="numbnes in my saddel, what exercises help?"),
+        red_flag_check=SADDLE_CHECK,
+        red_flag_mention="classifier",
+    )
     events, messages = run(A.ActionAnswerTopic, tracker, dispatcher, domain)
     first = messages[0]
     assert first["custom"]["check"] == {"flag": "saddle_numbness"}
@@ -366,11 +439,14 @@ def test_crisis_comes_first_kind_and_short_with_the_crisis_line(make_tracker, di
 
 def test_crisis_line_unset_says_your_local_crisis_line(catalogue):
     from assistant.clinic import ClinicProfile
+
     [message] = A.replies.crisis_reply(catalogue, ClinicProfile())
     assert "your local crisis line" in message["text"] and "your local emergency number" in message["text"]
 
 
-def test_an_action_that_raises_sends_the_safe_reply_and_logs_one_line(make_tracker, dispatcher, domain, caplog, monkeypatch):
+def test_an_action_that_raises_sends_the_safe_reply_and_logs_one_line(
+    make_tracker, dispatcher, domain, caplog, monkeypatch
+):
     def boom(self, tracker, catalogue, profile):
         raise ValueError("patient text must not be logged")
 
@@ -410,30 +486,39 @@ EXERCISES = ["exercise_hip_drop", "exercise_crab_steps", "exercise_trx_lunge", "
     ],
 )
 def test_choose_option_follow_ups(text, entities, expected, make_tracker, dispatcher, domain):
-    tracker = make_tracker("choose_option", entities=entities, text=text,
-                           slots={"offered": EXERCISES, "last_topic": "exercises"})
+    tracker = make_tracker(
+        "choose_option", entities=entities, text=text, slots={"offered": EXERCISES, "last_topic": "exercises"}
+    )
     events, messages = run(A.ActionChooseOption, tracker, dispatcher, domain)
     assert customs(messages)[0]["topic"] == (expected or "clarify")
 
 
 def test_the_other_one_after_picking_one_of_two(make_tracker, dispatcher, domain):
-    tracker = make_tracker("choose_option", text="the other one",
-                           slots={"offered": ["physiotherapy"], "last_topic": "surgery",
-                                  "choices": ["surgery", "injections"]})
+    tracker = make_tracker(
+        "choose_option",
+        text="the other one",
+        slots={"offered": ["physiotherapy"], "last_topic": "surgery", "choices": ["surgery", "injections"]},
+    )
     _, messages = run(A.ActionChooseOption, tracker, dispatcher, domain)
     assert customs(messages)[0]["topic"] == "injections"
 
 
 def test_more_about_the_second_via_tell_me_more(make_tracker, dispatcher, domain):
-    tracker = make_tracker("tell_me_more", entities=[{"entity": "ordinal", "value": "2"}], text="more about the second",
-                           slots={"offered": EXERCISES, "last_topic": "exercises"})
+    tracker = make_tracker(
+        "tell_me_more",
+        entities=[{"entity": "ordinal", "value": "2"}],
+        text="more about the second",
+        slots={"offered": EXERCISES, "last_topic": "exercises"},
+    )
     _, messages = run(A.ActionTellMeMore, tracker, dispatcher, domain)
     assert customs(messages)[0]["topic"] == "exercise_crab_steps"
 
 
 def test_crisis_with_another_flag_comes_first_then_the_other(catalogue, profile):
-    findings = [{"flag": "saddle_numbness", "tier": "emergency", "watch_for": "numbness between your legs"},
-                {"flag": "crisis", "tier": "emergency", "watch_for": ""}]
+    findings = [
+        {"flag": "saddle_numbness", "tier": "emergency", "watch_for": "numbness between your legs"},
+        {"flag": "crisis", "tier": "emergency", "watch_for": ""},
+    ]
     messages = A.replies.red_flag_reply(catalogue, profile, findings)
     assert [m["custom"]["flags"] for m in messages] == [["crisis"], ["saddle_numbness"]]
 

@@ -1,4 +1,5 @@
 """The channels' input checks and safety net (channels/safety.py), without a running server."""
+
 import asyncio
 
 import pytest
@@ -100,7 +101,8 @@ def test_non_string_messages_are_rejected(message):
 
 
 @pytest.mark.parametrize(
-    "metadata,kept", [({"client": "kiosk"}, {"client": "kiosk"}), ({"client": "evil", "x": 1}, {}), ("str", {}), (None, {})]
+    "metadata,kept",
+    [({"client": "kiosk"}, {"client": "kiosk"}), ({"client": "evil", "x": 1}, {}), ("str", {}), (None, {})],
 )
 def test_client_metadata_is_allow_listed(metadata, kept):
     assert safety.safe_metadata(metadata) == kept
@@ -123,21 +125,46 @@ def recording(replies_with=None):
     return handler, seen
 
 
-@pytest.mark.parametrize("payload", [
-    "/greet", "/gluteus_medius", "/tell_me_more", "/restart", "/session_start",
-    '/choose_option{"ordinal": "2"}', '/exercises{"exercise":"hip_drop"}', '/choose_option{"ordinal": 3}',
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "/greet",
+        "/gluteus_medius",
+        "/tell_me_more",
+        "/restart",
+        "/session_start",
+        '/choose_option{"ordinal": "2"}',
+        '/exercises{"exercise":"hip_drop"}',
+        '/choose_option{"ordinal": 3}',
+    ],
+)
 def test_exact_button_payloads_are_commands(payload):
     assert safety.commands.parse_command(payload) is not None
 
 
-@pytest.mark.parametrize("text", [
-    "/greet@1.0 " + RED_FLAG_TEXT, '/gluteus_medius{"x":"y"} ' + RED_FLAG_TEXT, "/greet " + RED_FLAG_TEXT,
-    '/gluteus_medius{"x":"y"}', "/greet@0.9", "/no_such_intent", '/choose_option{"ordinal": "\u00b2"}',
-    '/choose_option{"ordinal": true}', '/choose_option{"ordinal": ["1"]}', '/choose_option{"ordinal": {"a": 1}}',
-    '/choose_option{}', '/choose_option{"ordinal": "2"', '/restart{"ordinal": "1"}', "/", "//greet", "/ greet",
-    '/choose_option{"ordinal": "' + "a" * 60 + '"}', "/greet\n" + RED_FLAG_TEXT,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/greet@1.0 " + RED_FLAG_TEXT,
+        '/gluteus_medius{"x":"y"} ' + RED_FLAG_TEXT,
+        "/greet " + RED_FLAG_TEXT,
+        '/gluteus_medius{"x":"y"}',
+        "/greet@0.9",
+        "/no_such_intent",
+        '/choose_option{"ordinal": "\u00b2"}',
+        '/choose_option{"ordinal": true}',
+        '/choose_option{"ordinal": ["1"]}',
+        '/choose_option{"ordinal": {"a": 1}}',
+        "/choose_option{}",
+        '/choose_option{"ordinal": "2"',
+        '/restart{"ordinal": "1"}',
+        "/",
+        "//greet",
+        "/ greet",
+        '/choose_option{"ordinal": "' + "a" * 60 + '"}',
+        "/greet\n" + RED_FLAG_TEXT,
+    ],
+)
 def test_anything_else_starting_with_a_slash_is_text(text):
     assert safety.commands.parse_command(text) is None
 
@@ -193,6 +220,7 @@ def test_a_failing_turn_logs_no_text(caplog):
 
 
 # -- length cap and in-flight turns --------------------------------------------------------------
+
 
 def test_the_typed_message_cap_is_the_widgets_1000_by_default():
     # The widget's text box takes 1,000 characters (a patient's story and a question);

@@ -1,11 +1,12 @@
 """The custom NLU components, on real Rasa messages with the project's spaCy pipeline."""
+
 import pytest
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from assistant.nlp import load_nlp
 from assistant.paths import ROOT
 from components.lexicon_entities import SPACY_DOC, LexiconEntityExtractor
-from assistant.nlp import load_nlp
 from components.red_flags import RedFlagDetector
 
 SPACY_DIR = ROOT / "models" / "spacy"
@@ -27,7 +28,9 @@ def detector():
 def message(text, intent="symptoms", ranking=None, nlp=None):
     msg = Message(data={TEXT: text})
     msg.set(INTENT, {"name": intent, "confidence": 0.9})
-    msg.set(INTENT_RANKING_KEY, ranking or [{"name": intent, "confidence": 0.9}, {"name": "causes", "confidence": 0.05}])
+    msg.set(
+        INTENT_RANKING_KEY, ranking or [{"name": intent, "confidence": 0.9}, {"name": "causes", "confidence": 0.05}]
+    )
     if nlp is not None:
         msg.set(SPACY_DOC, nlp(text))
     return msg
@@ -70,7 +73,9 @@ def test_a_red_flag_is_never_turned_into_a_fallback(detector):
     ranking = [{"name": "exercises", "confidence": 0.95}, {"name": "red_flag", "confidence": 0.03}]
     msg = message("can't wee since this morning, what stretches should i do", intent="exercises", ranking=ranking)
     detector.process([msg])
-    fallback = FallbackClassifier({**FallbackClassifier.get_default_config(), "threshold": 0.45, "ambiguity_threshold": 0.08})
+    fallback = FallbackClassifier(
+        {**FallbackClassifier.get_default_config(), "threshold": 0.45, "ambiguity_threshold": 0.08}
+    )
     fallback.process([msg])
     assert msg.get(INTENT)["name"] == "red_flag"
 
@@ -100,6 +105,7 @@ def test_classifier_red_flag_without_rule_evidence_is_demoted(detector):
 
 # --- the learned red-flag head and the check question ------------------------------------
 
+
 def test_a_head_suspicion_without_rule_evidence_becomes_a_check(detector):
     # Wording the rules cannot read as a flag; the head's suspicion is given.
     msg = message("something feels off in that area, what exercises help?", intent="exercises")
@@ -116,7 +122,9 @@ def test_a_head_suspicion_without_rule_evidence_becomes_a_check(detector):
 
 def test_negated_mention_keeps_the_question_and_its_ranking(detector):
     ranking = [{"name": "causes", "confidence": 0.8}, {"name": "symptoms", "confidence": 0.1}]
-    msg = message("no tingling down below, just an ache on the outside of my hip, why?", intent="causes", ranking=ranking)
+    msg = message(
+        "no tingling down below, just an ache on the outside of my hip, why?", intent="causes", ranking=ranking
+    )
     detector.process([msg])
     assert msg.get(INTENT)["name"] == "causes"
     assert msg.get(INTENT_RANKING_KEY) == ranking
@@ -128,14 +136,32 @@ def _training_data():
 
     examples = []
     flags = {
-        "saddle_numbness": ["numb between my legs", "no feeling down there", "my privates feel numb", "numb bottom and groin"],
-        "bladder_bowel": ["i cant pee", "leaking urine since the pain", "wet myself without noticing", "cant control my bowels"],
+        "saddle_numbness": [
+            "numb between my legs",
+            "no feeling down there",
+            "my privates feel numb",
+            "numb bottom and groin",
+        ],
+        "bladder_bowel": [
+            "i cant pee",
+            "leaking urine since the pain",
+            "wet myself without noticing",
+            "cant control my bowels",
+        ],
     }
     for flag, texts in flags.items():
         for text in texts:
             examples.append(Message(data={TEXT: text, INTENT: "red_flag", "metadata": {"intent": {"flag": flag}}}))
-    for text in ["what exercises help", "why does my hip hurt", "how is it treated", "hello", "what is the gluteus medius",
-                 "does sitting make it worse", "no numbness, just a sore bum", "thanks"]:
+    for text in [
+        "what exercises help",
+        "why does my hip hurt",
+        "how is it treated",
+        "hello",
+        "what is the gluteus medius",
+        "does sitting make it worse",
+        "no numbness, just a sore bum",
+        "thanks",
+    ]:
         examples.append(Message(data={TEXT: text, INTENT: "causes"}))
     return TrainingData(training_examples=examples)
 

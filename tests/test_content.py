@@ -1,4 +1,5 @@
 """The content loader, the clinic profile and the validator."""
+
 import copy
 
 import pytest
@@ -59,7 +60,10 @@ def _broken(mutate):
         (lambda r: r["topics"]["symptoms"].update(follow_ups=["astrology"]), "follow-up astrology is not a topic"),
         (lambda r: r["topics"]["medication"].update(answer="Take 400 mg of ibuprofen."), "medicine dose"),
         (lambda r: r["topics"]["symptoms"].update(more="Call 9783 9990 today."), "phone number"),
-        (lambda r: r["topics"].update(horoscope={"title": "x", "answer": "y", "sources": ["alleviate"]}), "not a contract topic id"),
+        (
+            lambda r: r["topics"].update(horoscope={"title": "x", "answer": "y", "sources": ["alleviate"]}),
+            "not a contract topic id",
+        ),
     ],
 )
 def test_validator_catches(mutate, problem):
@@ -111,10 +115,18 @@ def test_missing_profile_file_falls_back(tmp_path):
     "intent,entities,expected",
     [
         ("exercises", [{"entity": "exercise", "value": "hip_drop"}], "exercise_hip_drop"),
-        ("exercises", [{"entity": "exercise", "value": "hip_drop"}, {"entity": "exercise", "value": "trx_lunge"}], "exercises"),
+        (
+            "exercises",
+            [{"entity": "exercise", "value": "hip_drop"}, {"entity": "exercise", "value": "trx_lunge"}],
+            "exercises",
+        ),
         ("treatment", [{"entity": "treatment", "value": "surgery"}], "surgery"),
         ("treatment", [{"entity": "treatment", "value": "ice"}, {"entity": "treatment", "value": "rest"}], "self_care"),
-        ("treatment", [{"entity": "treatment", "value": "surgery"}, {"entity": "treatment", "value": "prp"}], "treatment"),
+        (
+            "treatment",
+            [{"entity": "treatment", "value": "surgery"}, {"entity": "treatment", "value": "prp"}],
+            "treatment",
+        ),
         ("symptoms", [{"entity": "treatment", "value": "surgery"}], "symptoms"),
         ("greet", [], None),
     ],

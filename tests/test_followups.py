@@ -1,4 +1,5 @@
 """Follow-up resolution (assistant/followups.py): pure, no Rasa."""
+
 import pytest
 
 from assistant.followups import find_ordinals, ordinal_value, resolve_followup
@@ -59,6 +60,9 @@ def test_that_one_with_a_single_offer():
 
 
 def test_the_other_one_means_the_other_of_the_pair_just_picked_from():
-    assert resolve_followup("the other one", [], ["x", "y", "z"], "surgery", picked_from=["surgery", "injections"]) == "injections"
+    assert (
+        resolve_followup("the other one", [], ["x", "y", "z"], "surgery", picked_from=["surgery", "injections"])
+        == "injections"
+    )
     assert resolve_followup("the other one", [], ["a", "b"], last_topic="c") == "b"
     assert resolve_followup("the other one", [], EXERCISES, last_topic="exercises") is None

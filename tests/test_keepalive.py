@@ -1,5 +1,6 @@
 """serving/keepalive.py: the action endpoint reuses its connection, keeps Rasa's contract
 (JSON back, ClientResponseError on 4xx/5xx, token and headers sent) and swaps in on an agent."""
+
 import asyncio
 from types import SimpleNamespace
 
@@ -25,8 +26,13 @@ def test_requests_share_one_connection_and_keep_the_contract():
     seen = []
 
     async def handler(request):
-        seen.append((request.transport.get_extra_info("peername")[1], request.headers.get("Authorization"),
-                     request.query.get("token")))
+        seen.append(
+            (
+                request.transport.get_extra_info("peername")[1],
+                request.headers.get("Authorization"),
+                request.query.get("token"),
+            )
+        )
         body = await request.json()
         if body.get("fail"):
             return web.json_response({"error": "no"}, status=500)

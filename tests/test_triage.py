@@ -5,6 +5,7 @@ tests/redflags/dev_cases.yml (the held-out set, holdout.yml, is someone else's a
 read here). Every case is one parametrized test; the tables below spell out, per flag, a
 positive and the context traps (negation, hypothetical, other person, past, hyperbole).
 """
+
 import dataclasses
 import logging
 import statistics
@@ -35,9 +36,22 @@ DEV_CASES_PATH = ROOT / "tests" / "redflags" / "dev_cases.yml"
 RED_FLAGS_MD = ROOT.parent / "shared" / "clinical" / "red-flags.md"
 
 SUGGESTED_IDS = {
-    "bladder_bowel", "saddle_numbness", "bilateral_or_severe_weakness", "progressive_weakness",
-    "fracture", "fall_older_adult", "infection", "limb_ischaemia", "cancer_history",
-    "weight_loss", "night_rest_pain", "child_limp", "dvt", "avn_risk", "mass", "crisis",
+    "bladder_bowel",
+    "saddle_numbness",
+    "bilateral_or_severe_weakness",
+    "progressive_weakness",
+    "fracture",
+    "fall_older_adult",
+    "infection",
+    "limb_ischaemia",
+    "cancer_history",
+    "weight_loss",
+    "night_rest_pain",
+    "child_limp",
+    "dvt",
+    "avn_risk",
+    "mass",
+    "crisis",
 }
 
 
@@ -73,8 +87,7 @@ def _check(result: TriageResult, expect: str, flags=None, hypothetical=None):
 # ----------------------------------------------------------------------------- dev cases
 @pytest.mark.parametrize("case", DEV_CASES, ids=[c["text"][:60] or "<empty>" for c in DEV_CASES])
 def test_dev_case(triage, case):
-    _check(triage.assess(case["text"]), case["expect"], case.get("flags") or [],
-           case.get("hypothetical"))
+    _check(triage.assess(case["text"]), case["expect"], case.get("flags") or [], case.get("hypothetical"))
 
 
 def test_dev_cases_are_well_formed():
@@ -104,8 +117,7 @@ def test_dev_set_covers_every_flag_with_lay_and_carer_wording():
     for case in DEV_CASES:
         for flag in case.get("flags") or []:
             counts[flag] = counts.get(flag, 0) + 1
-    for flag in ("progressive_weakness", "cancer_history", "weight_loss",
-                 "bilateral_or_severe_weakness"):
+    for flag in ("progressive_weakness", "cancer_history", "weight_loss", "bilateral_or_severe_weakness"):
         assert counts.get(flag, 0) >= 50, (flag, counts.get(flag))
 
 
@@ -125,21 +137,41 @@ FLAG_CASES = {
         ["no numbness down there", "what if my bum goes numb?", "my foot is numb and my bum hurts"],
     ),
     "bilateral_or_severe_weakness": (
-        ["both my legs have gone weak", "I can't feel my legs", "my legs keep giving way",
-         "my legs suddenly went like jelly and I can't lift them", "both legs feel weak and heavy",
-         "my leg has suddenly gone completely dead", "my legs won't hold me up"],
-        ["my legs feel weak after the gym", "no weakness in my legs", "my glutes are weak",
-         "legs weak after leg day", "my legs were weak when I had flu last year"],
+        [
+            "both my legs have gone weak",
+            "I can't feel my legs",
+            "my legs keep giving way",
+            "my legs suddenly went like jelly and I can't lift them",
+            "both legs feel weak and heavy",
+            "my leg has suddenly gone completely dead",
+            "my legs won't hold me up",
+        ],
+        [
+            "my legs feel weak after the gym",
+            "no weakness in my legs",
+            "my glutes are weak",
+            "legs weak after leg day",
+            "my legs were weak when I had flu last year",
+        ],
     ),
     "progressive_weakness": (
-        ["my leg is getting weaker every day", "I think I have foot drop",
-         "my leg keeps giving way and it's getting worse each day", "foot slapping when I walk",
-         "toes catch on the ground", "my leg has gone weeker over the past week",
-         "can't lift the front of my foot"],
-        ["my leg isn't getting any weaker", "the weakness in my leg is getting better",
-         "What does foot drop mean?", "my physio checked for foot drop and I don't have it",
-         "my weak leg is slowly getting stronger with the exercises",
-         "my foot hurts when I drop my heel off the step"],
+        [
+            "my leg is getting weaker every day",
+            "I think I have foot drop",
+            "my leg keeps giving way and it's getting worse each day",
+            "foot slapping when I walk",
+            "toes catch on the ground",
+            "my leg has gone weeker over the past week",
+            "can't lift the front of my foot",
+        ],
+        [
+            "my leg isn't getting any weaker",
+            "the weakness in my leg is getting better",
+            "What does foot drop mean?",
+            "my physio checked for foot drop and I don't have it",
+            "my weak leg is slowly getting stronger with the exercises",
+            "my foot hurts when I drop my heel off the step",
+        ],
     ),
     "fracture": (
         ["my dad fell and can't get up", "I can't put weight on it", "cant weight bare"],
@@ -151,29 +183,48 @@ FLAG_CASES = {
     ),
     "infection": (
         ["I have a fever and my hip is really painful", "no fever but my hip is hot and swollen"],
-        ["I had a fever last year", "my hip doesn't feel hot or swollen",
-         "can I use a hot water bottle on my bum?"],
+        ["I had a fever last year", "my hip doesn't feel hot or swollen", "can I use a hot water bottle on my bum?"],
     ),
     "limb_ischaemia": (
         ["my leg has suddenly gone cold and pale"],
         ["I have a cold", "my leg isn't cold or pale", "should I use a cold pack on my hip?"],
     ),
     "cancer_history": (
-        ["had cancer 10 years ago", "I'm having chemo at the moment",
-         "i'm on chemo and now my hip hurts", "had bowel cancer in 2015, new pain in my bum",
-         "I had a mastectomy for breast cancer and now my hip aches",
-         "I'm a cancer patient and my bum has been aching"],
-        ["my mum had cancer", "cancer runs in the family", "I'm worried it's cancer", "I've never had cancer",
-         "I had a cancer scare but it was benign", "I'm running a marathon for cancer research and my hip hurts",
-         "I'm waiting for results to see if it's cancer"],
+        [
+            "had cancer 10 years ago",
+            "I'm having chemo at the moment",
+            "i'm on chemo and now my hip hurts",
+            "had bowel cancer in 2015, new pain in my bum",
+            "I had a mastectomy for breast cancer and now my hip aches",
+            "I'm a cancer patient and my bum has been aching",
+        ],
+        [
+            "my mum had cancer",
+            "cancer runs in the family",
+            "I'm worried it's cancer",
+            "I've never had cancer",
+            "I had a cancer scare but it was benign",
+            "I'm running a marathon for cancer research and my hip hurts",
+            "I'm waiting for results to see if it's cancer",
+        ],
     ),
     "weight_loss": (
-        ["I've lost a lot of weight without trying", "I'm getting night sweats",
-         "lost a stone without dieting", "drenched in sweat at night",
-         "waking up in a pool of sweat every night", "my dad's gone really thin and his hip hurts"],
-        ["I'm trying to lose weight to help my hip", "no weight loss or night sweats",
-         "I lost weight after having my baby", "I had night sweats when I had covid last year",
-         "the cartilage in my hip is getting thin", "I sweat at night during the heatwave"],
+        [
+            "I've lost a lot of weight without trying",
+            "I'm getting night sweats",
+            "lost a stone without dieting",
+            "drenched in sweat at night",
+            "waking up in a pool of sweat every night",
+            "my dad's gone really thin and his hip hurts",
+        ],
+        [
+            "I'm trying to lose weight to help my hip",
+            "no weight loss or night sweats",
+            "I lost weight after having my baby",
+            "I had night sweats when I had covid last year",
+            "the cartilage in my hip is getting thin",
+            "I sweat at night during the heatwave",
+        ],
     ),
     "night_rest_pain": (
         ["the pain is terrible at night and nothing helps", "the pain at night is unbearable"],
@@ -224,131 +275,186 @@ def test_flag_negated_or_out_of_context(triage, flag, text):
 
 
 # ----------------------------------------------------------------------------- context traps
-@pytest.mark.parametrize("text,flag", [
-    ("no fever but my hip is hot and swollen", "infection"),
-    ("No fever. My calf is swollen and red though.", "dvt"),
-    ("I have no back pain, only numbness around my bottom", "saddle_numbness"),
-    ("No numbness in my groin but I can't pee", "bladder_bowel"),
-    ("My hip isn't swollen but it's red and hot", "infection"),
-])
+@pytest.mark.parametrize(
+    "text,flag",
+    [
+        ("no fever but my hip is hot and swollen", "infection"),
+        ("No fever. My calf is swollen and red though.", "dvt"),
+        ("I have no back pain, only numbness around my bottom", "saddle_numbness"),
+        ("No numbness in my groin but I can't pee", "bladder_bowel"),
+        ("My hip isn't swollen but it's red and hot", "infection"),
+    ],
+)
 def test_negation_ends_at_a_clause_break(triage, text, flag):
     assert flag in triage.assess(text).flags
 
 
-@pytest.mark.parametrize("text,flag", [
-    ("can't wee", "bladder_bowel"),
-    ("I can't put weight on it", "fracture"),
-    ("no feeling down there", "saddle_numbness"),
-    ("cant weight bare", "fracture"),
-    ("I can't feel the toilet paper when I wipe", "saddle_numbness"),
-    ("nothing helps the pain at night", "night_rest_pain"),
-])
+@pytest.mark.parametrize(
+    "text,flag",
+    [
+        ("can't wee", "bladder_bowel"),
+        ("I can't put weight on it", "fracture"),
+        ("no feeling down there", "saddle_numbness"),
+        ("cant weight bare", "fracture"),
+        ("I can't feel the toilet paper when I wipe", "saddle_numbness"),
+        ("nothing helps the pain at night", "night_rest_pain"),
+    ],
+)
 def test_negation_that_is_the_flag(triage, text, flag):
     assert flag in triage.assess(text).flags
 
 
-@pytest.mark.parametrize("text", [
-    "my mum had cancer", "cancer runs in the family", "my mum had breast cancer and I have hip pain",
-    "there is a family history of bone cancer", "my mum had a DVT", "I have a friend with cancer",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my mum had cancer",
+        "cancer runs in the family",
+        "my mum had breast cancer and I have hip pain",
+        "there is a family history of bone cancer",
+        "my mum had a DVT",
+        "I have a friend with cancer",
+    ],
+)
 def test_someone_elses_history_is_not_a_flag(triage, text):
     assert triage.assess(text).findings == ()
 
 
-@pytest.mark.parametrize("text,flag", [
-    ("my dad fell and can't get up", "fracture"),
-    ("my son is limping", "child_limp"),
-    ("my wife can't feel her legs", "bilateral_or_severe_weakness"),
-    ("My husband has wet himself and his back and buttock are really painful", "bladder_bowel"),
-    ("my dad has prostate cancer and now his hip hurts", "cancer_history"),
-    ("Mum had a fall. She can't get up off the floor.", "fracture"),
-])
+@pytest.mark.parametrize(
+    "text,flag",
+    [
+        ("my dad fell and can't get up", "fracture"),
+        ("my son is limping", "child_limp"),
+        ("my wife can't feel her legs", "bilateral_or_severe_weakness"),
+        ("My husband has wet himself and his back and buttock are really painful", "bladder_bowel"),
+        ("my dad has prostate cancer and now his hip hurts", "cancer_history"),
+        ("Mum had a fall. She can't get up off the floor.", "fracture"),
+    ],
+)
 def test_a_carer_describing_the_patient_now_is_a_flag(triage, text, flag):
     assert flag in triage.assess(text).flags
 
 
-@pytest.mark.parametrize("text,expect,flags", [
-    ("I had a fever last year", "none", []),
-    ("had cancer 10 years ago", "urgent", ["cancer_history"]),
-    ("I broke my hip 10 years ago", "none", []),
-    ("my son was limping last year but he's fine now", "none", []),
-    ("I had a hip replacement last year and now it's hot and swollen and I have a fever",
-     "emergency", ["infection"]),
-])
+@pytest.mark.parametrize(
+    "text,expect,flags",
+    [
+        ("I had a fever last year", "none", []),
+        ("had cancer 10 years ago", "urgent", ["cancer_history"]),
+        ("I broke my hip 10 years ago", "none", []),
+        ("my son was limping last year but he's fine now", "none", []),
+        (
+            "I had a hip replacement last year and now it's hot and swollen and I have a fever",
+            "emergency",
+            ["infection"],
+        ),
+    ],
+)
 def test_past_versus_current(triage, text, expect, flags):
     _check(triage.assess(text), expect, flags)
 
 
-@pytest.mark.parametrize("text,expect,flags", [
-    ("I had a temperature on Monday but it's gone now", "none", []),
-    ("my daughter had a fever last week but she's better now", "none", []),
-    ("I had a fever in January but it's long gone", "none", []),
-    ("I've had a temperature since yesterday and my hip really hurts", "urgent", ["infection"]),
-    ("I've had a fever for 3 days and it hasn't gone", "urgent", ["infection"]),
-    ("my fever went away but now my hip is red and hot", "urgent", ["infection"]),
-])
+@pytest.mark.parametrize(
+    "text,expect,flags",
+    [
+        ("I had a temperature on Monday but it's gone now", "none", []),
+        ("my daughter had a fever last week but she's better now", "none", []),
+        ("I had a fever in January but it's long gone", "none", []),
+        ("I've had a temperature since yesterday and my hip really hurts", "urgent", ["infection"]),
+        ("I've had a fever for 3 days and it hasn't gone", "urgent", ["infection"]),
+        ("my fever went away but now my hip is red and hot", "urgent", ["infection"]),
+    ],
+)
 def test_a_fever_that_is_over_is_not_current(triage, text, expect, flags):
     """`resolvable` concepts: dated to last week or later said to be gone."""
     _check(triage.assess(text), expect, flags)
 
 
-@pytest.mark.parametrize("text,expect,flags", [
-    ("my toddler has a temperature and I'm asking about my own hip", "none", []),
-    ("my son has a fever and my hip is sore from carrying him", "none", []),
-    ("my husband has a fever", "urgent", ["infection"]),
-    ("my daughter's got a temp of 39 and her hip hurts", "emergency", ["infection", "child_limp"]),
-    ("My son has a fever and his hip hurts and my back aches from carrying him", "emergency",
-     ["infection", "child_limp"]),
-])
+@pytest.mark.parametrize(
+    "text,expect,flags",
+    [
+        ("my toddler has a temperature and I'm asking about my own hip", "none", []),
+        ("my son has a fever and my hip is sore from carrying him", "none", []),
+        ("my husband has a fever", "urgent", ["infection"]),
+        ("my daughter's got a temp of 39 and her hip hurts", "emergency", ["infection", "child_limp"]),
+        (
+            "My son has a fever and his hip hurts and my back aches from carrying him",
+            "emergency",
+            ["infection", "child_limp"],
+        ),
+    ],
+)
 def test_someone_elses_fever_in_a_message_about_the_writers_hip(triage, text, expect, flags):
     _check(triage.assess(text), expect, flags)
 
 
-@pytest.mark.parametrize("text,expect,flags", [
-    # a writer under 18 is a child
-    ("I'm 14 and my hip hurts when I walk", "urgent", ["child_limp"]),
-    ("I'm a 15 year old girl and my groin has been hurting for weeks", "urgent", ["child_limp"]),
-    ("I'm 45 and my son is 15, my hip hurts", "none", []),
-    # numbers that are not ages
-    ("I'm 12 weeks pregnant, hip pain", "none", []),
-    ("the pain is 8, hip hurts when I walk", "none", []),
-    # a child named only as the one carried, lifted or given birth to
-    ("carrying my toddler all day, hip pain is awful", "none", []),
-    ("after having my son I've had hip pain", "none", []),
-    ("my son is learning to walk and I carry him everywhere, hip aches", "none", []),
-    ("carrying my son to the car because he can't walk on his leg", "urgent", ["child_limp"]),
-    # a description of the writer is not another person
-    ("I'm a cancer patient and my bum has been aching", "urgent", ["cancer_history"]),
-    ("I'm a carer for my son and he's limping", "urgent", ["child_limp"]),
-])
+@pytest.mark.parametrize(
+    "text,expect,flags",
+    [
+        # a writer under 18 is a child
+        ("I'm 14 and my hip hurts when I walk", "urgent", ["child_limp"]),
+        ("I'm a 15 year old girl and my groin has been hurting for weeks", "urgent", ["child_limp"]),
+        ("I'm 45 and my son is 15, my hip hurts", "none", []),
+        # numbers that are not ages
+        ("I'm 12 weeks pregnant, hip pain", "none", []),
+        ("the pain is 8, hip hurts when I walk", "none", []),
+        # a child named only as the one carried, lifted or given birth to
+        ("carrying my toddler all day, hip pain is awful", "none", []),
+        ("after having my son I've had hip pain", "none", []),
+        ("my son is learning to walk and I carry him everywhere, hip aches", "none", []),
+        ("carrying my son to the car because he can't walk on his leg", "urgent", ["child_limp"]),
+        # a description of the writer is not another person
+        ("I'm a cancer patient and my bum has been aching", "urgent", ["cancer_history"]),
+        ("I'm a carer for my son and he's limping", "urgent", ["child_limp"]),
+    ],
+)
 def test_who_has_it(triage, text, expect, flags):
     _check(triage.assess(text), expect, flags)
 
 
-@pytest.mark.parametrize("text", [
-    "what if I go numb?", "should I worry if I can't feel my legs?", "can sciatica cause numbness?",
-    "What if I can't wee?", "if I get a fever should I worry?", "what are the red flags?",
-    "Is numbness in the groin a sign of something serious?", "I'm worried it's cancer",
-    "What is cauda equina syndrome?", "what if my legs go weak?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what if I go numb?",
+        "should I worry if I can't feel my legs?",
+        "can sciatica cause numbness?",
+        "What if I can't wee?",
+        "if I get a fever should I worry?",
+        "what are the red flags?",
+        "Is numbness in the groin a sign of something serious?",
+        "I'm worried it's cancer",
+        "What is cauda equina syndrome?",
+        "what if my legs go weak?",
+    ],
+)
 def test_hypotheticals_are_not_flags_but_ask_for_the_safety_net(triage, text):
     result = triage.assess(text)
     assert result.findings == ()
     assert result.hypothetical is True
 
 
-@pytest.mark.parametrize("text", [
-    "my bum hurts when I sit", "what exercises help my hip", "how do I do hip drops?", "hi",
-    "I fell behind on my exercises",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my bum hurts when I sit",
+        "what exercises help my hip",
+        "how do I do hip drops?",
+        "hi",
+        "I fell behind on my exercises",
+    ],
+)
 def test_ordinary_messages_are_not_hypothetical(triage, text):
     assert triage.assess(text) == TriageResult(findings=(), hypothetical=False)
 
 
-@pytest.mark.parametrize("text", [
-    "this pain is killing me", "I'm dying here", "my bum is killing me after the spin class",
-    "I'm so sick of this pain", "crab walks are killing me",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this pain is killing me",
+        "I'm dying here",
+        "my bum is killing me after the spin class",
+        "I'm so sick of this pain",
+        "crab walks are killing me",
+    ],
+)
 def test_hyperbole_is_not_an_emergency(triage, text):
     assert triage.assess(text).findings == ()
 
@@ -357,69 +463,96 @@ def test_hyperbole_does_not_hide_a_real_flag(triage):
     assert "bladder_bowel" in triage.assess("this pain is killing me and I can't wee").flags
 
 
-@pytest.mark.parametrize("text,flag", [
-    ("numbbess in my backside", "saddle_numbness"),
-    ("my privates are numb", "saddle_numbness"),
-    ("I can't feel anything down there", "saddle_numbness"),
-    ("i cant pee", "bladder_bowel"),
-    ("I CANT WEE", "bladder_bowel"),
-    ("i cnt feel my legs", "bilateral_or_severe_weakness"),
-    ("I pooed myself", "bladder_bowel"),
-    ("cant weight bare", "fracture"),
-    ("my bum cheeks are numb", "saddle_numbness"),
-    ("i have a feaver and my hip is swolen", "infection"),
-    ("I can\u2019t wee", "bladder_bowel"),
-])
+@pytest.mark.parametrize(
+    "text,flag",
+    [
+        ("numbbess in my backside", "saddle_numbness"),
+        ("my privates are numb", "saddle_numbness"),
+        ("I can't feel anything down there", "saddle_numbness"),
+        ("i cant pee", "bladder_bowel"),
+        ("I CANT WEE", "bladder_bowel"),
+        ("i cnt feel my legs", "bilateral_or_severe_weakness"),
+        ("I pooed myself", "bladder_bowel"),
+        ("cant weight bare", "fracture"),
+        ("my bum cheeks are numb", "saddle_numbness"),
+        ("i have a feaver and my hip is swolen", "infection"),
+        ("I can\u2019t wee", "bladder_bowel"),
+    ],
+)
 def test_lay_words_slang_and_typos(triage, text, flag):
     assert flag in triage.assess(text).flags
 
 
-@pytest.mark.parametrize("text", [
-    "my bum hurts when I sit", "what exercises help my hip", "is it serious",
-    "I fell behind on my exercises", "my legs feel weak after the gym", "my gluteus medius is weak",
-    "I can't stand on one leg for long", "I can't walk far without my bum aching",
-    "I have a cold and my hip aches", "a hot bath helps my hip", "what are the red flags?",
-    "I had a steroid injection in my hip", "I slipped a disc last year", "my calves are tight",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my bum hurts when I sit",
+        "what exercises help my hip",
+        "is it serious",
+        "I fell behind on my exercises",
+        "my legs feel weak after the gym",
+        "my gluteus medius is weak",
+        "I can't stand on one leg for long",
+        "I can't walk far without my bum aching",
+        "I have a cold and my hip aches",
+        "a hot bath helps my hip",
+        "what are the red flags?",
+        "I had a steroid injection in my hip",
+        "I slipped a disc last year",
+        "my calves are tight",
+    ],
+)
 def test_no_false_alarm_on_ordinary_glute_messages(triage, text):
     assert triage.assess(text).findings == ()
 
 
 # ----------------------------------------------------------------------------- tiers
-@pytest.mark.parametrize("text,tier", [
-    ("my hip is hot and swollen", "urgent"),
-    ("my hip is hot and swollen and I can't put weight on it", "emergency"),
-    ("my hip is red and hot and I feel really ill", "emergency"),
-    ("My daughter has a temperature and her hip is swollen", "emergency"),
-    ("my hip replacement looks red and feels warm", "emergency"),
-])
+@pytest.mark.parametrize(
+    "text,tier",
+    [
+        ("my hip is hot and swollen", "urgent"),
+        ("my hip is hot and swollen and I can't put weight on it", "emergency"),
+        ("my hip is red and hot and I feel really ill", "emergency"),
+        ("My daughter has a temperature and her hip is swollen", "emergency"),
+        ("my hip replacement looks red and feels warm", "emergency"),
+    ],
+)
 def test_infection_upgrades(triage, text, tier):
     result = triage.assess(text)
     assert {f.flag: f.tier for f in result.findings}["infection"] == tier
 
 
-@pytest.mark.parametrize("text,tier", [
-    ("my calf is swollen and red", "urgent"),
-    ("my calf is swollen and I'm short of breath", "emergency"),
-    ("swollen red calf and chest pain", "emergency"),
-])
+@pytest.mark.parametrize(
+    "text,tier",
+    [
+        ("my calf is swollen and red", "urgent"),
+        ("my calf is swollen and I'm short of breath", "emergency"),
+        ("swollen red calf and chest pain", "emergency"),
+    ],
+)
 def test_dvt_upgrades(triage, text, tier):
     assert {f.flag: f.tier for f in triage.assess(text).findings}["dvt"] == tier
 
 
-@pytest.mark.parametrize("text,tier", [
-    ("my son is limping", "urgent"),
-    ("my son is limping and he's floppy and really unwell", "emergency"),
-])
+@pytest.mark.parametrize(
+    "text,tier",
+    [
+        ("my son is limping", "urgent"),
+        ("my son is limping and he's floppy and really unwell", "emergency"),
+    ],
+)
 def test_child_limp_upgrade(triage, text, tier):
     assert {f.flag: f.tier for f in triage.assess(text).findings}["child_limp"] == tier
 
 
-@pytest.mark.parametrize("text,flags", [
-    ("my 82 year old mum fell and her hip hurts", ["fall_older_adult"]),
-    ("my 82 year old mum fell and can't stand", ["fracture"]),
-    ("Grandad slipped and his leg looks shorter and turned out", ["fracture"]),
-])
+@pytest.mark.parametrize(
+    "text,flags",
+    [
+        ("my 82 year old mum fell and her hip hurts", ["fall_older_adult"]),
+        ("my 82 year old mum fell and can't stand", ["fracture"]),
+        ("Grandad slipped and his leg looks shorter and turned out", ["fracture"]),
+    ],
+)
 def test_fall_becomes_fracture_when_weight_bearing_fails(triage, text, flags):
     result = triage.assess(text)
     assert result.flags == flags
@@ -436,11 +569,30 @@ def test_findings_are_deduplicated_and_most_severe_first(triage):
 
 
 # ----------------------------------------------------------------------------- robustness
-@pytest.mark.parametrize("text", [
-    "", " ", "   \n\t  ", "\x00\x01\x02\x1b[31m", "\ud800\udfff", "😀" * 500, "🍑💥", "???",
-    "Me duele mucho la cadera", "Ich habe Schmerzen in der Hüfte", "股关节疼痛", "ألم في الورك",
-    "a" * 5000, ".\n" * 2000, "\u0301" * 50, "<script>alert(1)</script>", "{{7*7}}", "%s %d",
-], ids=lambda t: repr(t[:20]))
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "   \n\t  ",
+        "\x00\x01\x02\x1b[31m",
+        "\ud800\udfff",
+        "😀" * 500,
+        "🍑💥",
+        "???",
+        "Me duele mucho la cadera",
+        "Ich habe Schmerzen in der Hüfte",
+        "股关节疼痛",
+        "ألم في الورك",
+        "a" * 5000,
+        ".\n" * 2000,
+        "\u0301" * 50,
+        "<script>alert(1)</script>",
+        "{{7*7}}",
+        "%s %d",
+    ],
+    ids=lambda t: repr(t[:20]),
+)
 def test_never_raises_and_returns_a_result(triage, text):
     result = triage.assess(text)
     assert isinstance(result, TriageResult)
@@ -530,8 +682,9 @@ def test_works_with_the_production_pipeline_and_with_a_pipeline_without_sentenci
 
 def test_import_is_light():
     code = "import sys, assistant.triage.engine; print('spacy' in sys.modules, 'yaml' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out[0] == "False"
 
 
@@ -566,12 +719,22 @@ def test_table_covers_red_flags_md_with_tiers_wording_and_sources():
     flags = {f["id"]: f for f in rules["flags"]}
     assert set(flags) == SUGGESTED_IDS
     expected_tiers = {
-        "bladder_bowel": "emergency", "saddle_numbness": "emergency",
-        "bilateral_or_severe_weakness": "emergency", "fracture": "emergency",
-        "limb_ischaemia": "emergency", "progressive_weakness": "urgent",
-        "fall_older_adult": "urgent", "infection": "urgent", "cancer_history": "urgent",
-        "weight_loss": "urgent", "night_rest_pain": "urgent", "child_limp": "urgent",
-        "dvt": "urgent", "avn_risk": "urgent", "mass": "urgent", "crisis": "emergency",
+        "bladder_bowel": "emergency",
+        "saddle_numbness": "emergency",
+        "bilateral_or_severe_weakness": "emergency",
+        "fracture": "emergency",
+        "limb_ischaemia": "emergency",
+        "progressive_weakness": "urgent",
+        "fall_older_adult": "urgent",
+        "infection": "urgent",
+        "cancer_history": "urgent",
+        "weight_loss": "urgent",
+        "night_rest_pain": "urgent",
+        "child_limp": "urgent",
+        "dvt": "urgent",
+        "avn_risk": "urgent",
+        "mass": "urgent",
+        "crisis": "emergency",
     }
     for fid, flag in flags.items():
         assert flag["tier"] == expected_tiers[fid]
@@ -588,16 +751,21 @@ def test_table_covers_red_flags_md_with_tiers_wording_and_sources():
         assert rules["context"]["cues"][key]["patterns"]
 
 
-@pytest.mark.parametrize("mutate,message", [
-    (lambda r: r["flags"][0].update(tier="soon"), "tier"),
-    (lambda r: r["flags"][0].update(watch_for=""), "watch_for"),
-    (lambda r: r["flags"][0]["triggers"].append({"all": ["no_such_concept"]}), "unknown concept"),
-    (lambda r: r["concepts"]["fall"]["next_not_in"].append(True), "quote"),
-    (lambda r: r["flags"].append(dict(r["flags"][0])), "duplicated"),
-    (lambda r: r["concepts"]["numb_word"].update(patterns=["$NO_SUCH_SET"]), "unknown term set"),
-    (lambda r: r["flags"][0]["triggers"].append({"all": ["fever"], "unless_self_has": ["nope"]}),
-     "unknown concept"),
-])
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (lambda r: r["flags"][0].update(tier="soon"), "tier"),
+        (lambda r: r["flags"][0].update(watch_for=""), "watch_for"),
+        (lambda r: r["flags"][0]["triggers"].append({"all": ["no_such_concept"]}), "unknown concept"),
+        (lambda r: r["concepts"]["fall"]["next_not_in"].append(True), "quote"),
+        (lambda r: r["flags"].append(dict(r["flags"][0])), "duplicated"),
+        (lambda r: r["concepts"]["numb_word"].update(patterns=["$NO_SUCH_SET"]), "unknown term set"),
+        (
+            lambda r: r["flags"][0]["triggers"].append({"all": ["fever"], "unless_self_has": ["nope"]}),
+            "unknown concept",
+        ),
+    ],
+)
 def test_malformed_tables_are_rejected(mutate, message):
     import spacy
 

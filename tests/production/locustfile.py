@@ -23,6 +23,7 @@ Run it through bench/locust_runner.py (the bench and test_load.py both do).
 
 Only loopback: the host is given on the command line (--host http://127.0.0.1:8300).
 """
+
 import itertools
 import json
 import os
@@ -102,8 +103,9 @@ class Patient(HttpUser):
         self.step += 1
         entry = [text, 0, "interrupted"]  # stays so if the run ends while this request is out
         LEDGER.setdefault(self.sender, []).append(entry)
-        with self.client.post(WEBHOOK, json={"sender": self.sender, "message": text}, name="message",
-                              catch_response=True, timeout=TIMEOUT) as resp:
+        with self.client.post(
+            WEBHOOK, json={"sender": self.sender, "message": text}, name="message", catch_response=True, timeout=TIMEOUT
+        ) as resp:
             if resp.status_code != 200:
                 entry[2] = "failed"
                 resp.failure(f"HTTP {resp.status_code}")
@@ -118,8 +120,10 @@ class Patient(HttpUser):
                 entry[2] = "failed"
                 resp.failure("empty reply")
                 return
-            safe = any(isinstance(m, dict) and isinstance(m.get("custom"), dict) and m["custom"].get("unavailable")
-                       for m in messages)
+            safe = any(
+                isinstance(m, dict) and isinstance(m.get("custom"), dict) and m["custom"].get("unavailable")
+                for m in messages
+            )
             entry[1], entry[2] = len(messages), ("safe" if safe else "model")
             if safe:
                 resp.failure("safety-net reply (the turn could not run)")

@@ -1,6 +1,7 @@
 """Bad input on the REST and socket.io channels, through nginx and straight at a Rasa
 instance: every request gets a polite reply or a 4xx - never a 5xx, never a crash - and
 the cluster keeps serving everybody else."""
+
 import json
 import time
 
@@ -120,8 +121,8 @@ def test_malformed_requests_get_a_4xx(base, body):
 
 def test_100_kb_message(cluster, direct):
     body = json.dumps({"sender": new_sender(), "message": LONG}).encode()
-    assert_refused(post_raw(cluster.base_url, body))   # nginx: 413, over the request size limit
-    assert_polite(post_raw(direct, body))               # Rasa itself: "please keep it shorter"
+    assert_refused(post_raw(cluster.base_url, body))  # nginx: 413, over the request size limit
+    assert_polite(post_raw(direct, body))  # Rasa itself: "please keep it shorter"
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
@@ -141,8 +142,14 @@ def test_one_sender_many_requests_get_a_quick_429(base):
     sender = new_sender()
     body = json.dumps({"sender": sender, "message": "which exercises help"}).encode()
     with ThreadPoolExecutor(30) as pool:
-        results = list(pool.map(lambda n: session_from(patient_ip(200 + n)).post(
-            base + WEBHOOK, data=body, headers={"Content-Type": "application/json"}, timeout=30), range(30)))
+        results = list(
+            pool.map(
+                lambda n: session_from(patient_ip(200 + n)).post(
+                    base + WEBHOOK, data=body, headers={"Content-Type": "application/json"}, timeout=30
+                ),
+                range(30),
+            )
+        )
     codes = [r.status_code for r in results]
     assert 200 in codes and 429 in codes and all(c in {200, 429} for c in codes), codes
     assert max(r.elapsed.total_seconds() for r in results) < 10
@@ -233,7 +240,7 @@ def test_socketio_odd_messages_get_a_reply(sio_base):
     for start in range(0, len(texts), 6):
         patient = SioPatient(sio_base)
         try:
-            for text in texts[start:start + 6]:
+            for text in texts[start : start + 6]:
                 before = len(patient.replies)
                 assert patient.say({"message": text, "session_id": patient.session_id}), text[:40]
                 assert len(patient.replies) > before, ("no reply for", text[:40], patient.errors[-1:])
@@ -279,8 +286,12 @@ def test_socketio_invalid_frames_close_only_that_connection(cluster, sio_base):
     import websocket
 
     url = sio_base.replace("https://", "wss://").replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-    for frame, opcode in [(b"\xff\xfe\xc3\x28", websocket.ABNF.OPCODE_TEXT), (b"4garbage\x00", websocket.ABNF.OPCODE_TEXT),
-                          (b'42["user_uttered",', websocket.ABNF.OPCODE_TEXT), (b"\x00\x01binary", websocket.ABNF.OPCODE_BINARY)]:
+    for frame, opcode in [
+        (b"\xff\xfe\xc3\x28", websocket.ABNF.OPCODE_TEXT),
+        (b"4garbage\x00", websocket.ABNF.OPCODE_TEXT),
+        (b'42["user_uttered",', websocket.ABNF.OPCODE_TEXT),
+        (b"\x00\x01binary", websocket.ABNF.OPCODE_BINARY),
+    ]:
         ws = websocket.create_connection(url, timeout=10, suppress_origin=True)
         try:
             ws.recv()  # engine.io open packet

@@ -1,6 +1,7 @@
 """Load: 50 simulated patients for 2 minutes against the two-instance cluster (through
 nginx), with Locust. Zero failed requests, and afterwards every answered message is in the
 tracker store, per conversation: nothing lost, nothing stored twice."""
+
 import json
 import os
 import sys
@@ -20,8 +21,14 @@ def test_50_patients_for_2_minutes(cluster, db, tmp_path):
     ledger_rows = run.ledger
     figures = run.summary()
     summary = {
-        "users": USERS, "seconds": SECONDS, "requests": run.requests, "failures": run.failures,
-        "rps": run.rps, "p50_ms": figures["p50"], "p95_ms": figures["p95"], "p99_ms": figures["p99"],
+        "users": USERS,
+        "seconds": SECONDS,
+        "requests": run.requests,
+        "failures": run.failures,
+        "rps": run.rps,
+        "p50_ms": figures["p50"],
+        "p95_ms": figures["p95"],
+        "p99_ms": figures["p99"],
         "conversations": len(ledger_rows),
     }
     (cluster.s.state_dir / "load-test.json").write_text(json.dumps(summary, indent=2))

@@ -5,6 +5,7 @@ messages, a failed turn while the action server is down).
 Runs after every other production test (marker `last`), so the logs it reads also hold
 whatever the load, fault, fuzz and bad-input tests made the cluster write; their most
 telling phrases are checked too."""
+
 import json
 import time
 import uuid
@@ -15,12 +16,12 @@ from prodlib import WEBHOOK, chat, log_files, new_sender, patient_ip, session_fr
 
 # Phrases the other production tests send; none may show up in a log.
 OTHER_TESTS_PHRASES = [
-    "can't feel my groin",            # test_faults / locustfile red flag
-    "which exercises strengthen",     # test_faults, Patients
-    "what causes pain in the side",   # Patients, locustfile
-    "Me duele la cadera",             # test_bad_input
-    "DROP TABLE events",              # test_bad_input
-    "alert(document.cookie)",         # test_bad_input
+    "can't feel my groin",  # test_faults / locustfile red flag
+    "which exercises strengthen",  # test_faults, Patients
+    "what causes pain in the side",  # Patients, locustfile
+    "Me duele la cadera",  # test_bad_input
+    "DROP TABLE events",  # test_bad_input
+    "alert(document.cookie)",  # test_bad_input
 ]
 
 
@@ -44,8 +45,8 @@ def test_logs_at_info_hold_no_message_text(cluster):
         f"hello {marker}",
         f"my buttock hurts when I sit {marker}",
         f"I suddenly can't feel my groin {marker} and I can't control my bladder",
-        f"what exercises help {marker} " * 200,   # over the channel's length limit
-        f"/greet@1.0 {marker} I have lost control of my bladder",   # slash text: never logged at WARNING
+        f"what exercises help {marker} " * 200,  # over the channel's length limit
+        f"/greet@1.0 {marker} I have lost control of my bladder",  # slash text: never logged at WARNING
         f'/gluteus_medius{{"x":"y"}} {marker}',
         f'/choose_option{{"ordinal": "\u00b2"}} {marker}',
     ]
@@ -55,7 +56,7 @@ def test_logs_at_info_hold_no_message_text(cluster):
             time.sleep(0.1)
     # malformed requests that carry the text
     for body in [
-        ('{"sender": "abc", "message": "' + marker + ' unterminated').encode(),
+        ('{"sender": "abc", "message": "' + marker + " unterminated").encode(),
         json.dumps({"sender": [marker], "message": f"{marker} wrong sender"}).encode(),
         json.dumps({"sender": new_sender(), "message": [marker]}).encode(),
         b'{"sender": "abc", "message": "' + marker.encode() + b' \xff\xfe"}',
@@ -81,8 +82,12 @@ def test_logs_at_info_hold_no_message_text(cluster):
     # but no decimal ("\u00b2")
     token = psutil.Process(cluster.pid("actions")).environ().get("ACTION_SERVER_TOKEN", "")
     forged = {"next_action": "action_answer_topic", "tracker": {"latest_message": {"text": marker}}, "domain": {}}
-    resp = http.post(f"http://{cluster.s.listen_host}:{cluster.s.actions_port}/webhook", json=forged, timeout=10,
-                     headers={"Authorization": f"Bearer {token}"} if token else {})
+    resp = http.post(
+        f"http://{cluster.s.listen_host}:{cluster.s.actions_port}/webhook",
+        json=forged,
+        timeout=10,
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+    )
     assert resp.status_code == 500 and marker not in resp.text
     sender = new_sender()
     chat(cluster.base_url, sender, f"which exercises help {marker}", session=http)
@@ -100,7 +105,9 @@ def test_logs_at_info_hold_no_message_text(cluster):
     logs = session_logs(cluster)
     assert any(" INFO " in text for name, text in logs.items() if name.startswith("rasa-")), "Rasa logs at INFO"
     leaks = {name: marker for name, text in logs.items() if marker in text}
-    leaks.update({name: "Failed to parse arguments" for name, text in logs.items() if "Failed to parse arguments" in text})
+    leaks.update(
+        {name: "Failed to parse arguments" for name, text in logs.items() if "Failed to parse arguments" in text}
+    )
     leaks.update({name: "request_body" for name, text in logs.items() if "request_body" in text})
     leaks.update({name: phrase for name, text in logs.items() for phrase in OTHER_TESTS_PHRASES if phrase in text})
     assert leaks == {}, f"message text in the logs: {leaks}"

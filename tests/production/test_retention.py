@@ -1,5 +1,6 @@
 """scripts/retention.py deletes conversations older than N days - whole conversations, by
 their latest event - from the embedded SQLite store and from the cluster's PostgreSQL."""
+
 import asyncio
 import os
 import subprocess
@@ -17,8 +18,14 @@ DAY = 86400
 def run_retention(*args, env=None):
     if "--log-dir" not in args and "LOG_DIR" not in (env or {}):
         args = (*args, "--no-logs")  # never touch the developer's own run/ logs
-    proc = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
-                          env=dict(os.environ, **(env or {})), cwd=REPO, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, **(env or {})),
+        cwd=REPO,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -34,9 +41,14 @@ def make_sqlite_store(path, conversations):
     now = time.time()
     for sender, age_days in conversations.items():
         t = now - age_days * DAY
-        events = [ActionExecuted("action_session_start", timestamp=t), SessionStarted(timestamp=t),
-                  ActionExecuted("action_listen", timestamp=t), UserUttered("my hip hurts", timestamp=t + 1),
-                  BotUttered("I am sorry to hear that", timestamp=t + 2), ActionExecuted("action_listen", timestamp=t + 2)]
+        events = [
+            ActionExecuted("action_session_start", timestamp=t),
+            SessionStarted(timestamp=t),
+            ActionExecuted("action_listen", timestamp=t),
+            UserUttered("my hip hurts", timestamp=t + 1),
+            BotUttered("I am sorry to hear that", timestamp=t + 2),
+            ActionExecuted("action_listen", timestamp=t + 2),
+        ]
         asyncio.run(store.save(DialogueStateTracker.from_events(sender, events)))
     store.engine.dispose()
 
@@ -81,8 +93,12 @@ def test_a_conversation_that_continues_is_kept_whole(tmp_path):
     make_sqlite_store(db, {"returning": 60})
     engine = sa.create_engine(f"sqlite:///{db}")
     with engine.begin() as conn:  # the patient came back today
-        conn.execute(sa.text("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES ('returning', 'user', :t, '{}')"),
-                     {"t": time.time()})
+        conn.execute(
+            sa.text(
+                "INSERT INTO events (sender_id, type_name, timestamp, data) VALUES ('returning', 'user', :t, '{}')"
+            ),
+            {"t": time.time()},
+        )
     engine.dispose()
     run_retention("--db-url", f"sqlite:///{db}")
     engine = sa.create_engine(f"sqlite:///{db}")
@@ -104,13 +120,20 @@ def test_postgres_production_profile(cluster, db):
         assert chat(cluster.base_url, sender, "hello").status == 200
     engine = sa.create_engine(cluster.db_url())
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE events SET timestamp = timestamp - :age WHERE sender_id = ANY(:s)"),
-                     {"age": 45 * DAY, "s": old})
+        conn.execute(
+            sa.text("UPDATE events SET timestamp = timestamp - :age WHERE sender_id = ANY(:s)"),
+            {"age": 45 * DAY, "s": old},
+        )
     engine.dispose()
 
-    out = subprocess.run(["make", "--no-print-directory", "retention", "DAYS=30", f"DB_URL={cluster.db_url()}"],
-                         cwd=REPO, capture_output=True, text=True, timeout=120,
-                         env=dict(os.environ, LOG_DIR=str(cluster.s.state_dir / "no-logs-here")))
+    out = subprocess.run(
+        ["make", "--no-print-directory", "retention", "DAYS=30", f"DB_URL={cluster.db_url()}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, LOG_DIR=str(cluster.s.state_dir / "no-logs-here")),
+    )
     assert out.returncode == 0, out.stderr
     assert "postgresql://" in out.stdout and cluster.secrets()["POSTGRES_PASSWORD"] not in out.stdout
     counts = db.counts(old + recent)
@@ -127,8 +150,12 @@ def test_postgres_production_profile(cluster, db):
 
 @pytest.mark.parametrize("days", ["-1", "abc"])
 def test_bad_arguments_are_refused(days):
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--days", days, "--db-url", "sqlite:///:memory:"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--days", days, "--db-url", "sqlite:///:memory:"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
 
 

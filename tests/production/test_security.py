@@ -1,5 +1,6 @@
 """HTTP API off by default (on: token required, never through nginx), CORS by exact origin,
 secrets out of command lines, services on loopback only, random conversation ids."""
+
 import re
 import stat
 import uuid
@@ -61,7 +62,10 @@ def test_http_api_is_off_by_default(api_off, method, path):
 def test_http_api_needs_the_token_when_on(api_on, token, method, path):
     url = api_on + path.format(sender=new_sender())
     assert requests.request(method, url, json={"text": "hi"}, timeout=10).status_code == 401
-    assert requests.request(method, url, params={"token": "wrong" + token}, json={"text": "hi"}, timeout=10).status_code == 401
+    assert (
+        requests.request(method, url, params={"token": "wrong" + token}, json={"text": "hi"}, timeout=10).status_code
+        == 401
+    )
 
 
 def test_http_api_answers_with_the_token(api_on, token):
@@ -102,9 +106,17 @@ def test_action_server_does_not_get_the_database_passwords(cluster):
 
 
 def test_every_service_listens_on_loopback_only(cluster):
-    ports = {cluster.s.postgres_port, cluster.s.redis_port, cluster.s.actions_port, *cluster.s.rasa_ports,
-             cluster.s.http_port, cluster.s.tls_port}
-    listening = [c for c in psutil.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN and c.laddr.port in ports]
+    ports = {
+        cluster.s.postgres_port,
+        cluster.s.redis_port,
+        cluster.s.actions_port,
+        *cluster.s.rasa_ports,
+        cluster.s.http_port,
+        cluster.s.tls_port,
+    }
+    listening = [
+        c for c in psutil.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN and c.laddr.port in ports
+    ]
     assert {c.laddr.port for c in listening} == ports
     for conn in listening:
         assert conn.laddr.ip in {"127.0.0.1", "::1"}, conn
@@ -112,10 +124,17 @@ def test_every_service_listens_on_loopback_only(cluster):
 
 # -- CORS ---------------------------------------------------------------------------------
 
+
 def preflight(url, origin):
-    return requests.options(url + WEBHOOK, headers={
-        "Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type",
-    }, timeout=10)
+    return requests.options(
+        url + WEBHOOK,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+        timeout=10,
+    )
 
 
 def test_cors_allows_the_configured_origin(cluster, api_off):
@@ -123,8 +142,9 @@ def test_cors_allows_the_configured_origin(cluster, api_off):
     for base in (api_off, cluster.base_url):
         resp = preflight(base, ALLOWED)
         assert resp.headers.get("Access-Control-Allow-Origin") == ALLOWED
-        resp = requests.post(base + WEBHOOK, json={"sender": new_sender(), "message": "hello"},
-                             headers={"Origin": ALLOWED}, timeout=60)
+        resp = requests.post(
+            base + WEBHOOK, json={"sender": new_sender(), "message": "hello"}, headers={"Origin": ALLOWED}, timeout=60
+        )
         assert resp.status_code == 200
         assert resp.headers.get("Access-Control-Allow-Origin") == ALLOWED
 
@@ -134,26 +154,40 @@ def test_cors_refuses_every_other_origin(cluster, api_off, origin):
     # Rasa itself: no CORS header, so a browser keeps the reply from the page.
     resp = preflight(api_off, origin)
     assert "Access-Control-Allow-Origin" not in resp.headers
-    resp = requests.post(api_off + WEBHOOK, json={"sender": new_sender(), "message": "hello"},
-                         headers={"Origin": origin}, timeout=60)
+    resp = requests.post(
+        api_off + WEBHOOK, json={"sender": new_sender(), "message": "hello"}, headers={"Origin": origin}, timeout=60
+    )
     assert "Access-Control-Allow-Origin" not in resp.headers
     # nginx: refuses the request outright (also the socket.io handshake, which CORS does not cover).
     assert preflight(cluster.base_url, origin).status_code == 403
-    resp = requests.post(cluster.base_url + WEBHOOK, json={"sender": new_sender(), "message": "hello"},
-                         headers={"Origin": origin}, timeout=10)
+    resp = requests.post(
+        cluster.base_url + WEBHOOK,
+        json={"sender": new_sender(), "message": "hello"},
+        headers={"Origin": origin},
+        timeout=10,
+    )
     assert resp.status_code == 403
-    resp = requests.get(cluster.base_url + "/socket.io/", params={"EIO": "4", "transport": "polling"},
-                        headers={"Origin": origin}, timeout=10)
+    resp = requests.get(
+        cluster.base_url + "/socket.io/",
+        params={"EIO": "4", "transport": "polling"},
+        headers={"Origin": origin},
+        timeout=10,
+    )
     assert resp.status_code == 403
 
 
 def test_socketio_handshake_from_the_configured_origin_works(cluster):
-    resp = requests.get(cluster.base_url + "/socket.io/", params={"EIO": "4", "transport": "polling"},
-                        headers={"Origin": ALLOWED}, timeout=10)
+    resp = requests.get(
+        cluster.base_url + "/socket.io/",
+        params={"EIO": "4", "transport": "polling"},
+        headers={"Origin": ALLOWED},
+        timeout=10,
+    )
     assert resp.status_code == 200 and '"sid"' in resp.text
 
 
 # -- conversation ids -------------------------------------------------------------------------
+
 
 def test_server_made_conversation_ids_are_random_uuids(cluster):
     """A socket.io client that asks for a session without a valid id of its own gets a
@@ -193,11 +227,24 @@ def test_the_widget_makes_random_uuids():
 
 # -- plain HTTP, the action server ---------------------------------------------------------------
 
-@pytest.mark.parametrize("method,path", [("POST", WEBHOOK), ("GET", "/socket.io/?EIO=4&transport=polling"),
-                                         ("POST", "/webhooks/rest/forget"), ("GET", "/")])
+
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("POST", WEBHOOK),
+        ("GET", "/socket.io/?EIO=4&transport=polling"),
+        ("POST", "/webhooks/rest/forget"),
+        ("GET", "/"),
+    ],
+)
 def test_plain_http_redirects_to_https(cluster, method, path):
-    resp = requests.request(method, cluster.http_url + path, json={"sender": new_sender(), "message": "hi"},
-                            allow_redirects=False, timeout=10)
+    resp = requests.request(
+        method,
+        cluster.http_url + path,
+        json={"sender": new_sender(), "message": "hi"},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert resp.status_code == 301
     assert resp.headers["Location"] == f"https://{cluster.s.listen_host}:{cluster.s.tls_port}{path}"
 
@@ -224,12 +271,20 @@ def test_the_action_server_wants_the_token_when_one_is_set(cluster):
     if not token:
         pytest.skip("this cluster runs the action server without ACTION_SERVER_TOKEN")
     assert requests.get(actions_url(cluster) + "/actions", timeout=10).status_code == 401
-    assert requests.post(actions_url(cluster) + "/webhook", json={"next_action": "action_greet", "tracker": {}},
-                         timeout=10).status_code == 401
+    assert (
+        requests.post(
+            actions_url(cluster) + "/webhook", json={"next_action": "action_greet", "tracker": {}}, timeout=10
+        ).status_code
+        == 401
+    )
     assert requests.get(actions_url(cluster) + "/health", timeout=10).status_code == 200
     # ...and Rasa sends it: a whole turn works
-    assert requests.post(cluster.base_url + WEBHOOK, json={"sender": new_sender(), "message": "hello"},
-                         timeout=60).status_code == 200
+    assert (
+        requests.post(
+            cluster.base_url + WEBHOOK, json={"sender": new_sender(), "message": "hello"}, timeout=60
+        ).status_code
+        == 200
+    )
 
 
 def test_an_action_error_echoes_nothing(cluster):
@@ -248,8 +303,11 @@ def test_compressed_bodies_are_bounded(cluster, encoding):
     import zlib
 
     token = action_token(cluster)
-    headers = {"Content-Encoding": encoding, "Content-Type": "application/json",
-               **({"Authorization": f"Bearer {token}"} if token else {})}
+    headers = {
+        "Content-Encoding": encoding,
+        "Content-Type": "application/json",
+        **({"Authorization": f"Bearer {token}"} if token else {}),
+    }
     bomb = b'{"pad": "' + b" " * 200_000_000 + b'"}'
     packed = gzip.compress(bomb, 9) if encoding == "gzip" else zlib.compress(bomb, 9)
     resp = requests.post(actions_url(cluster) + "/webhook", data=packed, headers=headers, timeout=10)

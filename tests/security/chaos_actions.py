@@ -6,6 +6,7 @@ rasa_sdk imports this module, which imports (and so registers) the real actions 
 wraps every concrete action's ``run``. Whatever the actions themselves do about errors,
 this proves that the action server and Rasa keep the text out of responses and logs.
 """
+
 import functools
 
 from rasa_sdk import Action

@@ -1,5 +1,6 @@
 """Start and stop the servers the security tests need, on loopback and their own ports
 (Rasa 5705, action server 5755), with every wait bounded."""
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,12 @@ TEST_CLINIC = ROOT / "tests" / "fixtures" / "clinic.yml"
 def base_env(**extra: str) -> Dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"ACTION_SERVER_TOKEN", "SANIC_HOST"}}
     env.update(
-        PYTHONPATH=str(ROOT), LOG_LEVEL="INFO", RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
-        SQLALCHEMY_SILENCE_UBER_WARNING="1", CLINIC_PROFILE=str(TEST_CLINIC),
+        PYTHONPATH=str(ROOT),
+        LOG_LEVEL="INFO",
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        CLINIC_PROFILE=str(TEST_CLINIC),
     )
     env.update(extra)
     return env
@@ -38,8 +43,9 @@ class Server:
 
     def start(self, timeout: float) -> "Server":
         handle = open(self.log, "ab")
-        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            self.argv, env=self.env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         handle.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -73,7 +79,21 @@ def action_server(log: Path, package: str = "tests.security.chaos_actions", **en
 
 
 def rasa_server(log: Path, tracker_db: Path, **env: str) -> Server:
-    argv = [PYTHON, "-m", "rasa", "run", "--model", str(MODEL), "--port", str(RASA_PORT), "--interface", "127.0.0.1",
-            "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(ROOT / "endpoints.yml")]
+    argv = [
+        PYTHON,
+        "-m",
+        "rasa",
+        "run",
+        "--model",
+        str(MODEL),
+        "--port",
+        str(RASA_PORT),
+        "--interface",
+        "127.0.0.1",
+        "--credentials",
+        str(ROOT / "credentials.yml"),
+        "--endpoints",
+        str(ROOT / "endpoints.yml"),
+    ]
     env = base_env(ACTION_SERVER_URL=f"http://127.0.0.1:{ACTIONS_PORT}/webhook", TRACKER_DB=str(tracker_db), **env)
     return Server("rasa", argv, env, log, f"http://127.0.0.1:{RASA_PORT}/webhooks/rest/")

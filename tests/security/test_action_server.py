@@ -1,6 +1,7 @@
 """The action server entry point (serving/action_server.py), as a real process on
 127.0.0.1:5755: no request body or exception text in its responses or logs, the optional
 shared token, bounded compressed bodies, loopback by default, 4xx for malformed calls."""
+
 import gzip
 import json
 import uuid
@@ -26,25 +27,46 @@ def server(tmp_path_factory):
 
 def action_call(text: str, action: str = "action_greet") -> dict:
     tracker = {
-        "sender_id": str(uuid.uuid4()), "slots": {}, "paused": False, "followup_action": None, "active_loop": {},
-        "latest_action_name": "action_listen", "events": [{"event": "user", "text": text, "timestamp": 1.0}],
-        "latest_message": {"text": text, "intent": {"name": "greet", "confidence": 1.0}, "entities": [],
-                           "intent_ranking": [{"name": "greet", "confidence": 1.0}]},
+        "sender_id": str(uuid.uuid4()),
+        "slots": {},
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": "action_listen",
+        "events": [{"event": "user", "text": text, "timestamp": 1.0}],
+        "latest_message": {
+            "text": text,
+            "intent": {"name": "greet", "confidence": 1.0},
+            "entities": [],
+            "intent_ranking": [{"name": "greet", "confidence": 1.0}],
+        },
     }
-    return {"next_action": action, "sender_id": tracker["sender_id"], "tracker": tracker, "domain": {}, "version": "3.6.21"}
+    return {
+        "next_action": action,
+        "sender_id": tracker["sender_id"],
+        "tracker": tracker,
+        "domain": {},
+        "version": "3.6.21",
+    }
 
 
 def post(body: bytes, headers=None, **kwargs):
-    return requests.post(URL + "/webhook", data=body, headers={"Content-Type": "application/json", **AUTH, **(headers or {})},
-                         timeout=10, **kwargs)
+    return requests.post(
+        URL + "/webhook",
+        data=body,
+        headers={"Content-Type": "application/json", **AUTH, **(headers or {})},
+        timeout=10,
+        **kwargs,
+    )
 
 
 def test_health_needs_no_token(server):
     assert requests.get(URL + "/health", timeout=10).json() == {"status": "ok"}
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN},
-                                     {"Authorization": f"Basic {TOKEN}"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}, {"Authorization": f"Basic {TOKEN}"}]
+)
 def test_every_other_route_needs_the_token(server, headers):
     assert requests.get(URL + "/actions", headers=headers, timeout=10).status_code == 401
     resp = requests.post(URL + "/webhook", json=action_call("hello"), headers=headers, timeout=10)
@@ -88,13 +110,20 @@ def test_other_encodings_are_refused(server, encoding):
     assert post(b"\x00\x01", {"Content-Encoding": encoding}).status_code == 415
 
 
-@pytest.mark.parametrize("body,status", [
-    (b"not json", 400), (b"[1, 2]", 400), (b"null", 400), (b'{"next_action": "action_greet"}', 400),
-    (json.dumps({"next_action": 5, "tracker": {}}).encode(), 400),
-    (json.dumps({"next_action": "action_greet", "tracker": {}, "domain": []}).encode(), 400),
-    (json.dumps(action_call("hi", action="action_does_not_exist")).encode(), 404),
-    (b"\xff\xfe", 400), (b"[" * 100_000, 400),
-])
+@pytest.mark.parametrize(
+    "body,status",
+    [
+        (b"not json", 400),
+        (b"[1, 2]", 400),
+        (b"null", 400),
+        (b'{"next_action": "action_greet"}', 400),
+        (json.dumps({"next_action": 5, "tracker": {}}).encode(), 400),
+        (json.dumps({"next_action": "action_greet", "tracker": {}, "domain": []}).encode(), 400),
+        (json.dumps(action_call("hi", action="action_does_not_exist")).encode(), 404),
+        (b"\xff\xfe", 400),
+        (b"[" * 100_000, 400),
+    ],
+)
 def test_malformed_calls_get_a_4xx(server, body, status):
     assert post(body).status_code == status
 
@@ -104,6 +133,9 @@ def test_an_over_large_body_is_refused(server):
 
 
 def test_loopback_by_default(server):
-    listening = [c for c in psutil.net_connections(kind="inet")
-                 if c.status == psutil.CONN_LISTEN and c.laddr.port == ACTIONS_PORT]
+    listening = [
+        c
+        for c in psutil.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == ACTIONS_PORT
+    ]
     assert listening and all(c.laddr.ip in {"127.0.0.1", "::1"} for c in listening)

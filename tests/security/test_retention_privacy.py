@@ -1,5 +1,6 @@
 """scripts/retention.py leaves no trace of a purged conversation: not in the SQLite file
 (secure_delete + VACUUM), not in the logs (old lines dropped, old rotated files deleted)."""
+
 import os
 import subprocess
 import sys
@@ -17,8 +18,14 @@ import retention  # noqa: E402
 
 
 def run(*args, env=None):
-    proc = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=ROOT,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT), **(env or {})), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), **(env or {})),
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -36,8 +43,11 @@ def make_store(path, conversations):
     now = time.time()
     for sender, (age, words) in conversations.items():
         t = now - age * DAY
-        events = [ActionExecuted("action_listen", timestamp=t), UserUttered(words, timestamp=t + 1),
-                  BotUttered("Thanks for telling me", timestamp=t + 2)]
+        events = [
+            ActionExecuted("action_listen", timestamp=t),
+            UserUttered(words, timestamp=t + 1),
+            BotUttered("Thanks for telling me", timestamp=t + 2),
+        ]
         asyncio.run(store.save(DialogueStateTracker.from_events(sender, events)))
     store.engine.dispose()
 
@@ -83,9 +93,9 @@ def test_logs_get_the_same_retention(tmp_path):
     live = logs / "rasa.log"
     live.write_text(
         f"{stamp(old)} INFO     rasa.core  - old line {marker}\n"
-        f"Traceback (most recent call last):\n  File \"x.py\", line 1, in {marker}\n"
+        f'Traceback (most recent call last):\n  File "x.py", line 1, in {marker}\n'
         f"{time.strftime('%Y/%m/%d %H:%M:%S', time.localtime(old))} [warn] 12#12: old nginx {marker}\n"
-        f"127.0.0.1 [{time.strftime('%Y-%m-%dT%H:%M:%S+00:00', time.gmtime(old))}] \"POST /x\" 200 {marker}\n"
+        f'127.0.0.1 [{time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(old))}] "POST /x" 200 {marker}\n'
         f"{stamp(new)} INFO     rasa.core  - recent line\n"
         f"  a continuation of the recent line\n"
     )
@@ -107,8 +117,10 @@ def test_logs_get_the_same_retention(tmp_path):
     text = live.read_bytes()
     assert marker.encode() not in text and b"\x00" not in text
     assert text.decode().splitlines() == [
-        f"{stamp(new)} INFO     rasa.core  - recent line", "  a continuation of the recent line",
-        f"{stamp(now)} INFO     after the purge"]
+        f"{stamp(new)} INFO     rasa.core  - recent line",
+        "  a continuation of the recent line",
+        f"{stamp(now)} INFO     after the purge",
+    ]
     assert all(marker not in p.read_text(errors="replace") for p in logs.iterdir())
 
 
@@ -122,14 +134,17 @@ def test_dry_run_and_no_logs_change_nothing(tmp_path):
     assert (logs / "actions.log").read_text() == body
 
 
-@pytest.mark.parametrize("line,expected", [
-    ("2026-12-01 23:10:21 INFO x", (2026, 12, 1, 23, 10, 21)),
-    ("2026-12-01 23:10:21,470 INFO x", (2026, 12, 1, 23, 10, 21)),
-    ("2026/12/01 23:10:21 [error] 7#7: x", (2026, 12, 1, 23, 10, 21)),
-    ("4242:M 01 Dec 2026 23:10:21.123 * Ready", (2026, 12, 1, 23, 10, 21)),
-    ("  File \"x.py\", line 3", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    "line,expected",
+    [
+        ("2026-12-01 23:10:21 INFO x", (2026, 12, 1, 23, 10, 21)),
+        ("2026-12-01 23:10:21,470 INFO x", (2026, 12, 1, 23, 10, 21)),
+        ("2026/12/01 23:10:21 [error] 7#7: x", (2026, 12, 1, 23, 10, 21)),
+        ("4242:M 01 Dec 2026 23:10:21.123 * Ready", (2026, 12, 1, 23, 10, 21)),
+        ('  File "x.py", line 3', None),
+        ("", None),
+    ],
+)
 def test_time_stamps_of_every_log(line, expected):
     got = retention.line_time(line)
     if expected is None:

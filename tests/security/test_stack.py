@@ -9,6 +9,7 @@ greet; 415 unless JSON; 429 for a second turn of the same sender; the 1,000-char
 a short message stays fast while long ones are in flight; the kiosk's forget; a failing
 action leaves no message text in any log; no 5xx and no request over 10 s throughout.
 """
+
 import sqlite3
 import statistics
 import threading
@@ -36,8 +37,9 @@ def stack(tmp_path_factory):
     work = tmp_path_factory.mktemp("stack")
     actions = action_server(work / "actions.log", ACTION_SERVER_TOKEN=TOKEN).start(timeout=120)
     try:
-        rasa = rasa_server(work / "rasa.log", work / "tracker.db", ACTION_SERVER_TOKEN=TOKEN,
-                           SANIC_REQUEST_MAX_SIZE="1100000").start(timeout=420)
+        rasa = rasa_server(
+            work / "rasa.log", work / "tracker.db", ACTION_SERVER_TOKEN=TOKEN, SANIC_REQUEST_MAX_SIZE="1100000"
+        ).start(timeout=420)
         deadline = time.monotonic() + 180  # the channel's triage worker process loads spaCy
         while "triage worker ready" not in rasa.log_text() and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -89,8 +91,10 @@ def test_restart_and_session_start_greet(stack, command):
     assert payload["topic"] == "greet" and payload.get("restarted") is True and not payload.get("unavailable")
 
 
-@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
-                                          "multipart/form-data; boundary=x", "application/jsonp"])
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonp"],
+)
 def test_json_only(stack, content_type):
     headers = {"Content-Type": content_type} if content_type else {}
     data = '{"sender": "%s", "message": "hello %s"}' % (uuid.uuid4(), MARKER)
@@ -100,14 +104,18 @@ def test_json_only(stack, content_type):
 
 def test_json_with_a_charset_is_fine(stack):
     data = '{"sender": "%s", "message": "hello"}' % uuid.uuid4()
-    assert post(WEBHOOK, data=data.encode(), headers={"Content-Type": "application/json; charset=utf-8"}).status_code == 200
+    assert (
+        post(WEBHOOK, data=data.encode(), headers={"Content-Type": "application/json; charset=utf-8"}).status_code
+        == 200
+    )
 
 
 def test_a_second_turn_of_the_same_sender_gets_a_quick_429(stack):
     sender = str(uuid.uuid4())
     with ThreadPoolExecutor(10) as pool:
-        results = list(pool.map(lambda _: post(WEBHOOK, {"sender": sender, "message": "how do I do crab steps"}),
-                                range(10)))
+        results = list(
+            pool.map(lambda _: post(WEBHOOK, {"sender": sender, "message": "how do I do crab steps"}), range(10))
+        )
     codes = [r.status_code for r in results]
     assert 200 in codes and 429 in codes and set(codes) <= {200, 429}
     refused = [r for r in results if r.status_code == 429]
@@ -119,8 +127,14 @@ def test_over_1000_characters_is_too_long_but_still_escalates(stack):
     assert say("hip " * 251)[-1].get("too_long") is True
     payloads = say("my hip hurts. " * 75 + RED_FLAG)
     assert payloads[0]["topic"] == "red_flag" and payloads[-1].get("too_long") is True
-    assert post(WEBHOOK, data=b'{"sender": "a", "message": "' + b"x" * 1_200_000 + b'"}',
-                headers={"Content-Type": "application/json"}).status_code == 413
+    assert (
+        post(
+            WEBHOOK,
+            data=b'{"sender": "a", "message": "' + b"x" * 1_200_000 + b'"}',
+            headers={"Content-Type": "application/json"},
+        ).status_code
+        == 413
+    )
 
 
 def test_short_messages_stay_fast_while_long_ones_are_in_flight(stack):
@@ -181,7 +195,9 @@ def test_forget_needs_a_uuid(stack, body):
 
 
 def test_forget_needs_json(stack):
-    assert post(FORGET, data=b"sender=x", headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 415
+    assert (
+        post(FORGET, data=b"sender=x", headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 415
+    )
     assert post(FORGET, data=b"{nope", headers={"Content-Type": "application/json"}).status_code == 400
 
 

@@ -1,5 +1,6 @@
 """The triage worker process (channels/triage_worker.py): same findings as the in-process
 triage, a fallback (None) when it is down, and a restart after it died."""
+
 import asyncio
 
 from channels import safety
@@ -16,7 +17,8 @@ def test_the_worker_triages_restarts_and_falls_back():
         assert worker.usable()
         flagged = await worker.findings("my hip hurts. " * 300 + RED_FLAG)
         assert flagged and {f["flag"] for f in flagged} == {
-            f.as_dict()["flag"] for f in safety.triage().assess(RED_FLAG).findings}
+            f.as_dict()["flag"] for f in safety.triage().assess(RED_FLAG).findings
+        }
         assert await worker.findings("what is the gluteus medius") == []
         worker.proc.kill()
         await worker.proc.wait()
