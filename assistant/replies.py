@@ -319,7 +319,10 @@ def check_reply(catalogue: Catalogue, profile: ClinicProfile, check: dict, topic
     key = "check.emergency" if check.get("tier") == "emergency" else "check.urgent"
     net = fill(catalogue.say(key), profile, watch_for=str(check.get("watch_for") or "").strip())
     buttons = [button(catalogue.say("check.yes", "Yes"), "/affirm"), button(catalogue.say("check.no", "No"), "/deny")]
-    payload = custom(topic, "routine", check={"flag": flag})
+    answered = catalogue.topic(topic)
+    # a content topic's payload names its articles (reply contract), this one included
+    sources = [source.as_contract() for source in answered.sources] if answered else None
+    payload = custom(topic, "routine", check={"flag": flag}, sources=sources)
     return [{"text": net + "\n" + question, "buttons": buttons, "custom": payload}]
 
 

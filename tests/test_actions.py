@@ -395,6 +395,8 @@ def test_a_check_with_no_clear_question_is_the_whole_reply(make_tracker, dispatc
     _, messages = run(A.ActionClarify, tracker, dispatcher, domain)
     assert [c["topic"] for c in customs(messages)] == ["when_to_see_clinician"]
     assert customs(messages)[0]["check"] == {"flag": "saddle_numbness"}
+    # a content topic names its sources (reply contract), the check's payload too
+    assert customs(messages)[0]["sources"]
 
 
 def test_yes_to_a_check_gives_the_full_emergency_reply(make_tracker, dispatcher, domain):
