@@ -14,7 +14,7 @@ SPACY_MODEL := models/spacy/meta.json
 MODEL := models/gluteus-assistant.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) content/lexicon.yml
 
-.PHONY: help venv spacy-model train run stop test test-unit test-data test-stories \
+.PHONY: help venv spacy-model train run stop test test-unit test-data test-stories test-security \
         evaluate validate-content clean
 
 help: ## list the targets
@@ -60,7 +60,12 @@ test-stories: train ## conversation tests (tests/test_stories.yml)
 	$(RASA) test core --e2e --model $(MODEL) --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out results/stories
 
-test: gates test-unit test-data test-stories test-browser test-production ## everything CI runs (fast gates first)
+# The security tests that need the served model (tests/security/test_stack.py) skip in
+# test-unit before the first training; test-security runs them against the trained model.
+test-security: train ## security tests against the served model (slash text, 415/429, caps, forget, log privacy)
+	$(PY) -m pytest tests/security -q -p no:cacheprovider -rs
+
+test: gates test-unit test-data test-stories test-security test-browser test-production ## everything CI runs (fast gates first)
 	@echo "make test: all suites passed"
 
 evaluate: train ## held-out sets via REST (ports 5805/5855, or RASA_URL=...), 5-fold CV (~25 min; QUICK=1: 3 folds), TF-IDF baseline -> reports/
