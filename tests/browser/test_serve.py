@@ -6,6 +6,8 @@ the REST channel inside the page, so no Rasa is needed here.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import socket
 import subprocess
@@ -31,34 +33,43 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def serve(log, **env: str):
+    """web/serve.py on a free port with the empty clinic profile; yields (port, base URL)."""
+    port = free_port()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "web" / "serve.py"),
+                "--port",
+                str(port),
+                "--clinic-profile",
+                str(EMPTY_PROFILE),
+                "--rasa-url",
+                "http://127.0.0.1:9",
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 15
+        while not http_ok(base + "/healthz") and time.time() < deadline:
+            time.sleep(0.2)
+        try:
+            yield port, base
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
 @pytest.fixture(scope="module")
 def plain_server(tmp_path_factory):
-    port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    out = open(log, "w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "web" / "serve.py"),
-            "--port",
-            str(port),
-            "--clinic-profile",
-            str(EMPTY_PROFILE),
-            "--rasa-url",
-            "http://127.0.0.1:9",
-        ],
-        cwd=ROOT,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 15
-    while not http_ok(base + "/healthz") and time.time() < deadline:
-        time.sleep(0.2)
-    yield base, log
-    proc.terminate()
-    proc.wait(10)
-    out.close()
+    with serve(log) as (_, base):
+        yield base, log
 
 
 def get(url: str, method: str = "GET", data: bytes = None):
@@ -299,34 +310,8 @@ def test_qr_codes_only_for_the_profile_values(plain_server):
 # ----------------------------------------------------------------------------- connections
 @pytest.fixture(scope="module")
 def quick_timeout_server(tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("serve-timeout") / "serve.log"
-    out = open(log, "w")
-    env = dict(__import__("os").environ, WEB_SOCKET_TIMEOUT="2")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "web" / "serve.py"),
-            "--port",
-            str(port),
-            "--clinic-profile",
-            str(EMPTY_PROFILE),
-            "--rasa-url",
-            "http://127.0.0.1:9",
-        ],
-        cwd=ROOT,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 15
-    while not http_ok(base + "/healthz") and time.time() < deadline:
-        time.sleep(0.2)
-    yield port
-    proc.terminate()
-    proc.wait(10)
-    out.close()
+    with serve(tmp_path_factory.mktemp("serve-timeout") / "serve.log", WEB_SOCKET_TIMEOUT="2") as (port, _):
+        yield port
 
 
 def test_a_burst_of_100_connections_is_quick(quick_timeout_server):
