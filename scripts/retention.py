@@ -42,53 +42,23 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 import sqlalchemy as sa
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script (cron): the project's packages
+    sys.path.insert(0, str(ROOT))
+from assistant import store_url  # noqa: E402
+
 DEFAULT_DAYS = 30
 CHUNK = 500
-ENV_DEFAULTS = {"TRACKER_DB": lambda: str(Path(os.environ.get("RUN_DIR", ROOT / "run")) / "tracker.db")}
-_VAR = re.compile(r"\$\{([^}]+)\}")
-
-
-def _expand(value: object) -> object:
-    """Rasa's ${VAR} substitution (unset variables are an error, as in Rasa)."""
-    if not isinstance(value, str):
-        return value
-
-    def lookup(match: "re.Match[str]") -> str:
-        name = match.group(1)
-        if name in os.environ:
-            return os.environ[name]
-        if name in ENV_DEFAULTS:
-            return ENV_DEFAULTS[name]()
-        raise SystemExit(f"retention: the endpoints file needs the environment variable {name}")
-
-    return _VAR.sub(lookup, value)
 
 
 def url_from_endpoints(path: Path) -> sa.engine.URL:
-    config = yaml.safe_load(path.read_text()) or {}
-    store = {k: _expand(v) for k, v in (config.get("tracker_store") or {}).items()}
-    kind = str(store.get("type", "")).lower()
-    if kind != "sql" and not (kind.endswith("trackerstore") and "sql" in kind):  # also subclasses
-        raise SystemExit(f"retention: {path} has no SQL tracker store (type: {store.get('type')!r})")
-    dialect = store.get("dialect", "sqlite")
-    host = store.get("url")
-    if host and "://" in str(host):
-        return sa.engine.make_url(host)
-    db = store.get("db", "rasa.db")
-    if dialect == "sqlite":
-        db = str((ROOT / db).resolve()) if not Path(db).is_absolute() else db
-        return sa.engine.URL.create("sqlite", database=db)
-    return sa.engine.URL.create(
-        dialect,
-        username=store.get("username"),
-        password=store.get("password"),
-        host=host,
-        port=int(store["port"]) if store.get("port") else None,
-        database=db,
-    )
+    """The tracker store's URL from an endpoints file (the rule is shared with the
+    insights: assistant/store_url.py)."""
+    try:
+        return store_url.url_from_endpoints(path)
+    except store_url.StoreConfigError as error:
+        raise SystemExit(f"retention: {error}") from None
 
 
 def delete_old_conversations(url, days: float, dry_run: bool = False, now: Optional[float] = None) -> dict:
