@@ -13,7 +13,8 @@
 #   WEBSITE_ORIGINS (space-separated; added to the clinic profile's website_origins and the
 #   assistant's own origins: `python -m assistant.origins`) PUBLIC_HOST TRACKER_DB
 #   RASA_MAX_BODY (1000000 bytes) ACTIONS_MAX_BODY (1000000) ACTION_SERVER_TOKEN (fresh
-#   per start) LOG_LEVEL (INFO)
+#   per start) LOG_LEVEL (INFO) STAFF_TOKEN (unset: no staff pages; set, >= 16 characters:
+#   the web server's /staff/insights, reading the tracker store TRACKER_DB / TRACKER_DB_URL)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -107,6 +108,9 @@ Ready.
                         (add your website: website_origins in the clinic profile, or WEBSITE_ORIGINS)
   Logs                : $LOG_DIR/*.log (rotated daily, kept $RETENTION_DAYS days)
 MSG
+  if [ -n "${STAFF_TOKEN:-}" ]; then
+    echo "  Staff insights      : http://localhost:$WEB_PORT/staff/insights  (sign in with STAFF_TOKEN)"
+  fi
 }
 
 if [ "$MODE" = background ]; then

@@ -15,6 +15,9 @@ Routes
                 them at start-up (data- attributes only override). CORS: any origin (public)
   /qr/booking.svg, /qr/phone.svg  the kiosk's QR codes (booking link, tel: the clinic)
   /healthz      "ok", for start-up scripts
+  /staff/insights, /staff/insights.csv  clinic insights for staff (web/staff.py): 404 unless
+                STAFF_TOKEN is set; 401 without the token (Bearer header or the sign-in form's
+                cookie, POST /staff/signin); never cached
 
 Settings, read once at start-up (flags win over the environment):
   --host (--bind) / WEB_HOST   address to listen on (default 127.0.0.1)
@@ -24,10 +27,14 @@ Settings, read once at start-up (flags win over the environment):
   --transport / WEB_TRANSPORT  rest (default) or socketio
   --clinic-profile / CLINIC_PROFILE  clinic profile YAML (default clinic/profile.yml)
   --kiosk-idle / KIOSK_IDLE_SECONDS  kiosk idle time before "still there?" (default 90)
+  STAFF_TOKEN                  turns the staff pages on (environment only, >= 16 characters)
+  TRACKER_DB_URL, else --endpoints / ENDPOINTS (endpoints.yml, ${TRACKER_DB})  where the
+                               staff pages read the conversations (as scripts/retention.py)
 
 Every response carries a Content-Security-Policy without 'unsafe-inline' scripts,
 X-Content-Type-Options, Referrer-Policy and friends. Requests are logged as method, path
-(without the query string) and status only; request bodies are never read nor logged.
+(without the query string) and status only; request bodies are never read nor logged (the
+staff sign-in form's, at most 2 kB, is read and never logged).
 The listen backlog is 128 and every connection has a socket time-out (SOCKET_TIMEOUT
 seconds), so a burst of connections is served quickly and idle ones do not hold threads.
 """
@@ -59,6 +66,7 @@ if str(REPO_DIR) not in sys.path:  # run as `python web/serve.py`: the assistant
     sys.path.insert(0, str(REPO_DIR))
 
 from public_settings import clinic_settings, profile_from, public_settings, qr_svg  # noqa: E402
+from staff import ConfigError, Reply, StaffSite, staff_site_from_env  # noqa: E402
 
 SOCKET_TIMEOUT = float(os.environ.get("WEB_SOCKET_TIMEOUT", "15"))  # idle seconds per connection
 LISTEN_BACKLOG = 128
@@ -86,6 +94,7 @@ class Settings:
         clinic = profile_from(args.clinic_profile)
         self.profile = clinic_settings(clinic)
         self.public_json = json.dumps(public_settings(clinic), ensure_ascii=False).encode("utf-8")
+        self.staff: StaffSite = staff_site_from_env(os.environ, Path(args.endpoints))
 
     def rasa_url_for(self, host_header: Optional[str]) -> str:
         if self.rasa_url:
@@ -194,11 +203,15 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         self.send_header("Cross-Origin-Opener-Policy", "same-origin")
 
-    def _send(self, status: int, body: bytes, ctype: str, *, static: bool = False, head: bool = False) -> None:
+    def _send(
+        self, status: int, body: bytes, ctype: str, *, static: bool = False, head: bool = False, extra: tuple = ()
+    ) -> None:
         rasa_url = self.settings.rasa_url_for(self.headers.get("Host"))
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in extra:
+            self.send_header(name, value)
         self._security_headers(content_security_policy(rasa_url))
         if static:
             # The widget's script and styles are loaded by other sites' pages.
@@ -232,7 +245,19 @@ class Handler(BaseHTTPRequestHandler):
         self._security_headers("default-src 'none'")
         self.end_headers()
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
+
+    def do_POST(self) -> None:  # noqa: N802
+        path = urlsplit(self.path).path
+        if not StaffSite.owns(path):
+            self._not_allowed()
+            return
+        reply = self.settings.staff.post(path, self.headers, self.rfile.read, self.client_address[0])
+        self.close_connection = True  # a body that was not read must never become the next request
+        self._staff_reply(reply, head=False)
+
+    def _staff_reply(self, reply: Reply, head: bool) -> None:
+        self._send(reply.status, reply.body, reply.ctype, head=head, extra=tuple(reply.headers))
 
     def _handle(self, head: bool) -> None:
         parts = urlsplit(self.path)
@@ -245,6 +270,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         if path in ("/qr/booking.svg", "/qr/phone.svg"):
             self._qr(path, head)
+            return
+        if StaffSite.owns(path):
+            reply = self.settings.staff.get(path, parts.query, self.headers, self.client_address[0])
+            self._staff_reply(reply, head)
             return
         if path in ROUTES:
             values = page_values(self.settings, self.headers.get("Host"), parts.query)
@@ -312,6 +341,7 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     ap.add_argument("--transport", choices=("rest", "socketio"), default=env.get("WEB_TRANSPORT", "rest") or "rest")
     ap.add_argument("--clinic-profile", default=env.get("CLINIC_PROFILE", "clinic/profile.yml"))
     ap.add_argument("--kiosk-idle", type=int, default=int(env.get("KIOSK_IDLE_SECONDS", "90")))
+    ap.add_argument("--endpoints", default=env.get("ENDPOINTS", "endpoints.yml"), help="where the tracker store is")
     return ap.parse_args(argv)
 
 
@@ -321,9 +351,15 @@ def main(argv: Optional[list] = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     args = parse_args(argv)
-    server = make_server(args)
+    try:
+        server = make_server(args)
+    except ConfigError as problem:
+        print(f"web: not started: {problem}", file=sys.stderr)
+        return 2
     host = args.host if args.host not in ("0.0.0.0", "::") else "localhost"
     print(f"web: widget demo http://{host}:{args.port}/  kiosk http://{host}:{args.port}/kiosk", flush=True)
+    if server.RequestHandlerClass.settings.staff.enabled:  # type: ignore[attr-defined]
+        print(f"web: staff insights http://{host}:{args.port}/staff/insights (sign in with STAFF_TOKEN)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
