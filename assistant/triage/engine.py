@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 PROJECT_ROOT = str(ROOT)
 DEFAULT_RULES_PATH = os.path.join(PROJECT_ROOT, "content", "red_flags.yml")
 RULES_ENV_VAR = "RED_FLAGS_PATH"
+CONTEXT_ENV_VAR = "TRIAGE_CONTEXT"  # the modifiers layer: "own" or "medspacy[:cues[:scope]]"
+DEFAULT_CONTEXT = "own"  # docs/triage.md "medspacy ConText: evaluated"
 DOC_EXTENSION = "triage"  # doc._.triage: the TriageResult of a Doc passed to assess()
 
 __all__ = [
@@ -65,27 +67,34 @@ __all__ = [
 class Triage:
     """Red-flag detector. Build once (``from_file``), call ``assess``."""
 
-    def __init__(self, rules: dict, nlp: Any = None, source: str = "<rules>", text: Optional[str] = None) -> None:
+    def __init__(
+        self, rules: dict, nlp: Any = None, source: str = "<rules>", text: Optional[str] = None, context: Optional[str] = None
+    ) -> None:
         if not isinstance(rules, dict):
             raise RulesError("red-flag rules must be a mapping")
         self._nlp = nlp if nlp is not None else _blank_pipeline()
         self._lock = threading.Lock()  # spaCy pipelines and matchers are not guaranteed thread-safe
         self.rules = Rules.build(rules, self._nlp, source, text)
+        from assistant.triage.context_medspacy import build_layer  # medspacy loads only if chosen
+
+        self.context = context or os.environ.get(CONTEXT_ENV_VAR) or DEFAULT_CONTEXT
+        self._context_layer = build_layer(self.context, self.rules, self._nlp)
         self._site_connectors = set(
             self.rules.modifier_words.negation_connectors | self.rules.attribution_words.connectors
         )
         _register_extension()
 
     @classmethod
-    def from_file(cls, path: Optional[str] = None, nlp: Any = None) -> "Triage":
-        """THE way to build triage: the table at ``path``, else ``rules_path()``."""
+    def from_file(cls, path: Optional[str] = None, nlp: Any = None, context: Optional[str] = None) -> "Triage":
+        """THE way to build triage: the table at ``path``, else ``rules_path()``; ``context``
+        the modifiers layer (else env TRIAGE_CONTEXT, else DEFAULT_CONTEXT)."""
         import yaml  # local import: nothing heavy at module import time
 
         path = path or rules_path()
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        return cls(yaml.load(text, Loader=loader), nlp=nlp, source=str(path), text=text)
+        return cls(yaml.load(text, Loader=loader), nlp=nlp, source=str(path), text=text, context=context)
 
     # ------------------------------------------------------------------ public
     @property
@@ -189,7 +198,8 @@ class Triage:
         message = Message(doc, norms, segments, rules.concepts, mentions)
         persons = Persons(message, rules.person_words)
         questions = question_sentences(doc, norms, segments.sent_of, rules.clause_words)
-        hypothetical = Modifiers(message, persons, questions, rules.modifier_words).assign()
+        layer = self._context_layer.modifiers if self._context_layer is not None else Modifiers
+        hypothetical = layer(message, persons, questions, rules.modifier_words).assign()
         attribution = Attribution(message, rules.attribution_words, self._site_connectors)
         fired = Firing(message, attribution).fire(rules.flags)
         if not hypothetical:

@@ -1,0 +1,434 @@
+"""The negation / hypothetical / historical / family layer on medspacy 1.3.1's ConText.
+
+Same interface as ``modifiers.Modifiers`` (the engine builds one per chunk and calls
+``assign()``), but the cue matching, scopes, PSEUDO pruning and termination are done by
+medspacy's ``ConText`` component over the chunk's concept mentions as target spans. The
+project's own parts stay as they are and are inherited from ``Modifiers``: persons and ages
+(``persons.py``), symptom-site attribution (``attribution.py``), "gone now" (``resolved``),
+hyperbole, the concepts' neighbour exclusions and per-concept options (``negation_is_flag``,
+``question_counts``, ``modal_counts``, ``speculation_cues``, ``past_counts``,
+``resolvable``), and the carer reading of someone else's history.
+
+Cue rules come from two places, selectable so that both can be measured:
+
+- ``own``: the table's ``context.cues`` ported to ``ConTextRule``s (each cue's compiled
+  spaCy patterns on NORM; FORWARD / BIDIRECTIONAL / PSEUDO as in ``modifiers.CUE_CATEGORIES``;
+  ``context.negation.scope_enders`` as a category that terminates negation only);
+- ``default``: medspacy's packaged English rules (``resources/en/context_rules.json``);
+- ``both``: the two together.
+
+Scope is either ``project`` (ConText's scope narrowed by ``on_modifies`` callbacks to the
+project's clauses, the negation window and connectors, the modal skip words and the
+fronted/time-clause reading of past cues) or ``sentence`` (plain ConText: the sentence,
+cut by TERMINATE cues).
+
+Selected with ``Triage.from_file(context="medspacy")`` (or env ``TRIAGE_CONTEXT``);
+``"medspacy:<cues>:<scope>"`` picks a variant, ``"medspacy"`` is ``medspacy:own:project``.
+medspacy is imported only when this layer is built.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple
+
+from assistant.triage.modifiers import CUE_CATEGORIES, Direction, Modifiers, Status
+from assistant.triage.rules import Concept, ModifierWords, Rules
+
+if TYPE_CHECKING:
+    from assistant.triage.message import Mention, Message
+    from assistant.triage.persons import Persons
+
+logger = logging.getLogger(__name__)
+
+CUE_SETS = ("own", "default", "both")
+SCOPES = ("project", "sentence")
+SPAN_GROUP = "triage_targets"
+_MESSAGE_KEY = "triage_message"  # doc.user_data: the Message the callbacks read
+Edge = Tuple[str, Tuple[int, int]]  # (category, modifier span) of one ConText edge
+
+NEGATED = "NEGATED_EXISTENCE"
+NEGATION_END = "NEGATION_END"
+HYPOTHETICAL = "HYPOTHETICAL"
+QUESTION = "HYPOTHETICAL_QUESTION"
+MODAL = "MODAL"
+SPECULATION = "SPECULATION"
+HISTORICAL = "HISTORICAL"
+USED_TO = "HISTORICAL_USED_TO"
+RECENT = "HISTORICAL_RECENT"
+FAMILY = "FAMILY"
+
+# the table's cue name -> ConText category (directions come from CUE_CATEGORIES)
+OWN_CATEGORIES: Dict[str, str] = {
+    "negation": NEGATED,
+    "pseudo_negation": NEGATED,
+    "hypothetical_forward": HYPOTHETICAL,
+    "habitual_if": HYPOTHETICAL,
+    "hypothetical_question": QUESTION,
+    "modal": MODAL,
+    "speculation": SPECULATION,
+    "past_time": HISTORICAL,
+    "used_to": USED_TO,
+    "recent_past": RECENT,
+    "family_history": FAMILY,
+}
+# medspacy's packaged categories -> ours
+DEFAULT_CATEGORIES: Dict[str, str] = {
+    "NEGATED_EXISTENCE": NEGATED,
+    "POSSIBLE_EXISTENCE": HYPOTHETICAL,
+    "HYPOTHETICAL": HYPOTHETICAL,
+    "HISTORICAL": HISTORICAL,
+    "FAMILY": FAMILY,
+}
+
+
+def parse_setting(setting: str) -> Tuple[str, str]:
+    """``medspacy[:cues[:scope]]`` -> (cues, scope); a clear error on a bad value."""
+    parts = setting.split(":")
+    if parts[0] != "medspacy" or len(parts) > 3:
+        raise ValueError(f"context layer {setting!r}: expected 'own' or 'medspacy[:own|default|both[:project|sentence]]'")
+    cues = parts[1] if len(parts) > 1 else "own"
+    scope = parts[2] if len(parts) > 2 else "project"
+    if cues not in CUE_SETS or scope not in SCOPES:
+        raise ValueError(f"context layer {setting!r}: cues one of {CUE_SETS}, scope one of {SCOPES}")
+    return cues, scope
+
+
+# ---------------------------------------------------------------------- scope callbacks
+def _message(target: Any) -> "Message":
+    return target.doc.user_data[_MESSAGE_KEY]
+
+
+def _same_clause(target: Any, modifier: Any) -> bool:
+    clause_of = _message(target).clause_of
+    return clause_of[modifier.start] == clause_of[target.start]
+
+
+def _same_sentence(target: Any, modifier: Any) -> bool:
+    sent_of = _message(target).sent_of
+    return sent_of[modifier.start] == sent_of[target.start]
+
+
+def _before_in_clause(target: Any, modifier: Any, _between: Any) -> bool:
+    """FORWARD cues reach to the end of the clause ("if", "what if", "used to")."""
+    return modifier.start <= target.start and _same_clause(target, modifier)
+
+
+def _in_clause(target: Any, modifier: Any, _between: Any) -> bool:
+    return _same_clause(target, modifier)
+
+
+def _in_sentence(target: Any, modifier: Any, _between: Any) -> bool:
+    return _same_sentence(target, modifier)
+
+
+def _in_question_clause(target: Any, modifier: Any, _between: Any) -> bool:
+    """ "can X cause", "is X a sign of": anywhere in the clause of a question sentence."""
+    message = _message(target)
+    return _same_clause(target, modifier) and message.sent_of[target.start] in message.doc.user_data["questions"]
+
+
+def _negation_scope(words: ModifierWords) -> Callable[[Any, Any, Any], bool]:
+    """The project's negation reach: same clause; walking back from the target only through
+    connectors, other concept mentions ("no fever, chills or sweats") and up to ``window``
+    filler tokens; a scope ender or a punctuation mark that is no connector ends it."""
+
+    def modifies(target: Any, modifier: Any, _between: Any) -> bool:
+        if modifier.start > target.start or not _same_clause(target, modifier):
+            return False
+        message = _message(target)
+        filler = 0
+        for index in range(target.start - 1, modifier.end - 1, -1):
+            norm = message.norms[index]
+            if norm in words.negation_enders:
+                return False
+            if message.doc[index].is_punct and norm not in words.negation_connectors:
+                return False
+            if norm not in words.negation_connectors and index not in message.concept_tokens:
+                filler += 1
+                if filler > words.negation_window:
+                    return False
+        return True
+
+    return modifies
+
+
+def _modal_scope(words: ModifierWords) -> Callable[[Any, Any, Any], bool]:
+    """A modal just before the mention, past the modal skip words ("I might (suddenly) fall")."""
+
+    def modifies(target: Any, modifier: Any, _between: Any) -> bool:
+        if modifier.start > target.start or not _same_clause(target, modifier):
+            return False
+        norms = _message(target).norms
+        return all(norms[index] in words.modal_skip for index in range(modifier.end, target.start))
+
+    return modifies
+
+
+def _past_scope(words: ModifierWords) -> Callable[[Any, Any, Any], bool]:
+    """A time cue dates its own clause, the clause after a short fronted adverbial ("Years
+    ago, I had ..."), and the clause before a time clause ("... when he was 90")."""
+
+    def modifies(target: Any, modifier: Any, _between: Any) -> bool:
+        message = _message(target)
+        if message.sent_of[modifier.start] != message.sent_of[target.start]:
+            return False
+        cue_clause, clause = message.clause_of[modifier.start], message.clause_of[target.start]
+        if cue_clause == clause:
+            return True
+        cue_start, cue_end = message.segments.clause_spans[cue_clause]
+        if cue_end - cue_start <= 5 and clause == cue_clause + 1:
+            return True
+        return clause == cue_clause - 1 and (
+            modifier.start <= cue_start + 1 or message.norms[cue_start] in words.time_clause_starters
+        )
+
+    return modifies
+
+
+def _project_callbacks(words: ModifierWords) -> Dict[str, Callable[[Any, Any, Any], bool]]:
+    past = _past_scope(words)
+    return {
+        NEGATED: _negation_scope(words),
+        HYPOTHETICAL: _before_in_clause,
+        QUESTION: _in_question_clause,
+        MODAL: _modal_scope(words),
+        SPECULATION: _before_in_clause,
+        HISTORICAL: past,
+        RECENT: past,
+        USED_TO: _before_in_clause,
+        FAMILY: _in_sentence,
+    }
+
+
+def _sentence_callbacks() -> Dict[str, Callable[[Any, Any, Any], bool]]:
+    """Plain ConText reach (the sentence, as the message's sentences split it), except the
+    question cues, which only mean something in a question."""
+    return {category: _in_sentence for category in (NEGATED, HYPOTHETICAL, MODAL, SPECULATION, HISTORICAL, RECENT, USED_TO, FAMILY)} | {
+        QUESTION: lambda target, modifier, between: _in_sentence(target, modifier, between)
+        and _message(target).sent_of[target.start] in target.doc.user_data["questions"]
+    }
+
+
+# ---------------------------------------------------------------------- rules
+def own_rules(rules: Rules, callbacks: Dict[str, Callable[[Any, Any, Any], bool]]) -> List[Any]:
+    """The table's cues as ConTextRules: one rule per compiled NORM pattern of a cue."""
+    from medspacy.context import ConTextRule
+
+    out: List[Any] = []
+    for name, category in OWN_CATEGORIES.items():
+        if name not in rules.concepts:
+            continue
+        _, direction = CUE_CATEGORIES[name]
+        for pattern in rules.matcher.get(name)[1]:
+            out.append(
+                ConTextRule(
+                    literal=name,
+                    category=category,
+                    pattern=pattern,
+                    direction=direction.name,
+                    on_modifies=None if direction is Direction.PSEUDO else callbacks.get(category),
+                    terminated_by={NEGATION_END} if category == NEGATED else None,
+                )
+            )
+    # TERMINATE for negation only: "no fever but my leg is numb" ("but" would otherwise cut
+    # every category's scope, as ConText's TERMINATE direction does)
+    for word in sorted(rules.modifier_words.negation_enders):
+        out.append(ConTextRule(literal=word, category=NEGATION_END, pattern=[{"NORM": word}], direction="PSEUDO"))
+    return out
+
+
+def default_rules(callbacks: Dict[str, Callable[[Any, Any, Any], bool]]) -> List[Any]:
+    """medspacy's packaged English ConText rules, their categories mapped to ours."""
+    from medspacy.context import ConText, ConTextRule
+
+    import spacy
+
+    probe = ConText(spacy.blank("en"), rules=None)
+    out: List[Any] = []
+    for rule in ConTextRule.from_json(probe.DEFAULT_RULES_FILEPATH):
+        category = DEFAULT_CATEGORIES.get(rule.category.upper())
+        if category is None:
+            continue
+        rule.category = category
+        if rule.direction not in ("TERMINATE", "PSEUDO"):
+            rule.on_modifies = callbacks.get(category)
+        out.append(rule)
+    return out
+
+
+class MedspacyContext:
+    """medspacy's ConText with the chosen cue rules, built once per ``Triage``."""
+
+    def __init__(self, rules: Rules, nlp: Any, cues: str = "own", scope: str = "project") -> None:
+        from medspacy.context import ConText
+        from spacy.tokens import Span
+
+        if cues not in CUE_SETS or scope not in SCOPES:
+            raise ValueError(f"cues one of {CUE_SETS}, scope one of {SCOPES}")
+        self.cues, self.scope = cues, scope
+        callbacks = _project_callbacks(rules.modifier_words) if scope == "project" else _sentence_callbacks()
+        self.context = ConText(
+            nlp,
+            name="triage_context",
+            rules=None,
+            phrase_matcher_attr="LOWER",
+            span_attrs=None,  # no Span._.is_negated etc.: edges are read from the graph
+            input_span_type="group",
+            span_group_name=SPAN_GROUP,
+        )
+        selected: List[Any] = []
+        if cues in ("own", "both"):
+            selected += own_rules(rules, callbacks)
+        if cues in ("default", "both"):
+            selected += default_rules(callbacks)
+        self.context.add(selected)
+        self.rule_count = len(selected)
+        self._span = Span
+        self._lock = threading.Lock()
+        logger.info("medspacy ConText layer: %d rules (cues=%s, scope=%s)", self.rule_count, cues, scope)
+
+    def modifiers(
+        self, message: "Message", persons: "Persons", questions: Set[int], words: ModifierWords
+    ) -> "MedspacyModifiers":
+        """What the engine calls instead of ``Modifiers(...)``."""
+        return MedspacyModifiers(message, persons, questions, words, self)
+
+    def edges(self, message: "Message", questions: Set[int]) -> Tuple[Dict[Tuple[int, int, str], List[Edge]], List[Any]]:
+        """Run ConText over the chunk: (start, end, concept) -> the (category, cue span) of
+        each modifier of it, and every modifier found (for negations inside a mention, which
+        ConText leaves alone)."""
+        doc = message.doc
+        targets = [
+            self._span(doc, mention.start, mention.end, label=name)
+            for name, found in message.mentions.items()
+            if message.concepts[name].kind != "cue"
+            for mention in found
+        ]
+        with self._lock:
+            doc.user_data[_MESSAGE_KEY] = message
+            doc.user_data["questions"] = questions
+            doc.spans[SPAN_GROUP] = targets
+            try:
+                self.context(doc)
+                graph = doc._.context_graph
+            finally:
+                doc.user_data.pop(_MESSAGE_KEY, None)
+        edges: Dict[Tuple[int, int, str], List[Edge]] = {}
+        for target, modifier in graph.edges:
+            edges.setdefault((target.start, target.end, target.label_), []).append(
+                (modifier.category, modifier.modifier_span)
+            )
+        return edges, list(graph.modifiers)
+
+
+class MedspacyModifiers(Modifiers):
+    """``Modifiers`` whose negation, hypothetical, past and family readings come from ConText
+    edges; everything else (hyperbole, exclusions, "gone now", carers) is the project's."""
+
+    def __init__(
+        self,
+        message: "Message",
+        persons: "Persons",
+        questions: Set[int],
+        words: ModifierWords,
+        layer: MedspacyContext,
+    ) -> None:
+        super().__init__(message, persons, questions, words)
+        self.edges, modifiers = layer.edges(message, questions)
+        flag_spans = [
+            (mention.start, mention.end)
+            for name, found in message.mentions.items()
+            if message.concepts[name].negation_is_flag
+            for mention in found
+        ]
+        self.negation_cues = [
+            (modifier.modifier_span, modifier.direction)
+            for modifier in modifiers
+            if modifier.category == NEGATED and modifier.direction in ("FORWARD", "BACKWARD", "BIDIRECTIONAL")
+        ]
+        # a negation that is part of a flag ("nothing helps", "can't wee") negates nothing else
+        self.flag_negations = {
+            span for span, _ in self.negation_cues if any(s < span[1] and span[0] < e for s, e in flag_spans)
+        }
+
+    def _categories(self, mention: "Mention") -> Set[str]:
+        return {category for category, _ in self.edges.get((mention.start, mention.end, mention.concept), ())}
+
+    # ------------------------------------------------------------------ negation
+    def negated(self, concept: Concept, mention: "Mention") -> bool:
+        if not self.negation_cues:
+            return False
+        if concept.negation_is_flag:
+            return self._negation_just_before(mention)
+        if any(start < mention.end and mention.start < end for (start, end), _ in self.negation_cues):
+            return True  # a negation inside the mention ("no feeling in ...")
+        return any(
+            category == NEGATED and span not in self.flag_negations
+            for category, span in self.edges.get((mention.start, mention.end, mention.concept), ())
+        )
+
+    def _negation_just_before(self, mention: "Mention") -> bool:
+        """ "can't wee" *is* the flag: only a negation cue ending at most one token before it
+        undoes it ("no unexplained weight loss"), with no punctuation between."""
+        doc = self.message.doc
+        for (start, end), direction in self.negation_cues:
+            if direction == "BACKWARD" or end > mention.start or (start, end) in self.flag_negations:
+                continue
+            if mention.start - end <= 1 and not any(doc[index].is_punct for index in range(end, mention.start)):
+                if self.message.clause_of[start] == mention.clause:
+                    return True
+        return False
+
+    # ------------------------------------------------------------------ hypothetical
+    def hypothetical(self, concept: Concept, mention: "Mention") -> bool:
+        categories = self._categories(mention)
+        if HYPOTHETICAL in categories:
+            return True
+        if mention.sent in self.questions and not concept.question_counts:
+            if QUESTION in categories or mention.sent not in self.persons.sentences or concept.speculative_in_question:
+                return True
+        if MODAL in categories and not concept.modal_counts:
+            return True
+        if concept.speculation_cues and SPECULATION in categories:
+            return True
+        if concept.kind == "topic":
+            message = self.message
+            return (
+                concept.always_hypothetical
+                or mention.sent in self.questions
+                or message.sentence_has_cue("worry", mention.sent)
+                or message.sentence_has_cue("speculation", mention.sent)
+            )
+        return False
+
+    # ------------------------------------------------------------------ past
+    def past(self, mention: "Mention", cue_name: str = "past_time") -> bool:
+        categories = self._categories(mention)
+        if cue_name == "recent_past":
+            return RECENT in categories
+        return HISTORICAL in categories or USED_TO in categories
+
+    # ------------------------------------------------------------------ someone else's
+    def someone_elses_history(self, mention: "Mention") -> bool:
+        if FAMILY in self._categories(mention):
+            return True
+        if mention.experiencer == "self":
+            return False
+        # a carer describing the patient: the same (non-self) person has symptoms now
+        for name, mentions in self.message.mentions.items():
+            concept = self.message.concepts[name]
+            if concept.kind not in ("symptom", "context") or name == mention.concept or name not in self.words.carer_evidence:
+                continue
+            if any(other.status is Status.AFFIRMED and other.experiencer != "self" for other in mentions):
+                return False
+        return True
+
+
+def build_layer(setting: Optional[str], rules: Rules, nlp: Any) -> Optional[MedspacyContext]:
+    """None for the project's own layer ("own"), else the ConText layer the setting names."""
+    if not setting or setting == "own":
+        return None
+    cues, scope = parse_setting(setting)
+    return MedspacyContext(rules, nlp, cues, scope)
