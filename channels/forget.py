@@ -55,6 +55,9 @@ def delete_conversation(tracker_store: Any, sender_id: str) -> int:
             if session.bind.dialect.name == "sqlite":
                 # In WAL mode the old pages also sit in the -wal file until a checkpoint.
                 session.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        forget_cached = getattr(store, "forget_cached", None)  # serving/tracker_cache.py
+        if forget_cached is not None:
+            forget_cached(sender_id)
         return int(deleted or 0)
     if isinstance(store, InMemoryTrackerStore):
         return 1 if store.store.pop(sender_id, None) is not None else 0

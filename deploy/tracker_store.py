@@ -13,6 +13,9 @@ it talks to the database. Each one was seen to matter in the fault tests
   (env ``TRACKER_STORE_RETRY_SECONDS``, default 10) without blocking the event loop, so
   the turn waits instead of losing its history. A longer outage ends in Rasa's own
   behaviour (the channel's safe reply, or an answer from an empty tracker).
+* The last-used conversations are kept in memory and served only while the database's
+  fingerprint of them (count, max id, max timestamp) is unchanged, so the cluster's other
+  Rasa process, retention and "forget" are always seen (serving/tracker_cache.py).
 * ``hide_parameters``: SQLAlchemy puts the statement's parameters into its error
   messages, and Rasa logs those errors - a failed save would write the patient's message
   (the event JSON) into the log. Here SQLAlchemy's errors list no parameters.
@@ -40,6 +43,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import exc as sa_exc
 
 from serving import speedups
+from serving.tracker_cache import CachedSQLTrackerStoreMixin
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +53,13 @@ T = TypeVar("T")
 TRANSIENT_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError)
 
 
-class ResilientSQLTrackerStore(SQLTrackerStore):
+class ResilientSQLTrackerStore(CachedSQLTrackerStoreMixin, SQLTrackerStore):
     """``SQLTrackerStore`` with connection checks, short retries and no values in errors."""
 
     def __init__(self, *args: Any, retry_seconds: Optional[float] = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         speedups.install()  # start-up work for the whole Rasa process (serving/speedups.py)
+        self._init_tracker_cache()
         url = self.engine.url
         self.engine.dispose()
         self.engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, **create_engine_kwargs(url))
@@ -103,6 +108,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
             self._store_new_events(tracker)
 
         await self._retrying("save", attempt)
+        self._remember_saved(tracker)
 
     def _store_new_events(self, tracker: DialogueStateTracker) -> None:
         # The database part of rasa.core.tracker_store.SQLTrackerStore.save (Rasa 3.6).

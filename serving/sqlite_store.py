@@ -9,6 +9,9 @@ connection for every session on a file database. Here:
   without waiting for the disk (durable across a process crash; a power cut may lose the
   last turns, never corrupt the file). Readers (retention, exports) do not block the server.
 * one connection kept per thread (``SingletonThreadPool``) instead of one per turn.
+* the last-used conversations kept in memory, checked against the database before each
+  use (serving/tracker_cache.py), so a turn does not re-read and re-parse the whole
+  conversation.
 * ``busy_timeout``: a concurrent writer (``make retention``) makes the server wait briefly
   rather than fail the turn.
 
@@ -30,6 +33,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from sqlalchemy.pool import SingletonThreadPool
 
 from serving import speedups
+from serving.tracker_cache import CachedSQLTrackerStoreMixin
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +55,14 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class TunedSQLiteTrackerStore(SQLTrackerStore):
-    """``SQLTrackerStore`` on SQLite with WAL, NORMAL sync and a kept connection."""
+class TunedSQLiteTrackerStore(CachedSQLTrackerStoreMixin, SQLTrackerStore):
+    """``SQLTrackerStore`` on SQLite with WAL, NORMAL sync, a kept connection and the
+    fingerprint-checked conversation cache (serving/tracker_cache.py)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         speedups.install()  # start-up work for the whole Rasa process (serving/speedups.py)
+        self._init_tracker_cache()
         url = self.engine.url
         if url.get_backend_name() != "sqlite":
             logger.info("Tracker store: %s left as is on %s", type(self).__name__, url.get_backend_name())
