@@ -7,7 +7,7 @@ DAYS ?= 30
 PIP_AUDIT_VERSION ?= 2.10.1
 AUDIT_VENV := build/audit-venv
 
-.PHONY: deploy-deps cluster-up cluster-down cluster-status test-production bench bench-train retention audit
+.PHONY: deploy-deps cluster-up cluster-down cluster-status test-production bench bench-train bench-first-run retention audit
 
 deploy-deps: ## install PostgreSQL, Redis and nginx from Debian's packages if missing (root)
 	@missing=""; \
@@ -40,6 +40,12 @@ bench: deploy-deps train ## side by side with a bare bot: profile, load, growth,
 
 bench-train: venv spacy-model ## time a from-scratch training of the assistant for the bench report (slow)
 	$(PROD_PY) bench/run_bench.py --train-only
+
+# A fresh clone of HEAD in build/bench-perf (no venv, no model) runs `make run` on the bench's
+# ports until it answers; phases (venv, spaCy, training, start-up) -> build/bench-perf/first-run.json,
+# which the next `make bench` (or `bench/run_bench.py --report-only`) puts in the report.
+bench-first-run: venv ## time a first `make run` on a fresh clone (venv, spaCy, training, start-up; ~10 min)
+	$(PROD_PY) bench/first_run.py
 
 # The URL travels in the environment (TRACKER_DB_URL), not on the script's command line.
 retention: venv ## delete conversations older than DAYS (30) from the tracker store (DB_URL=... for PostgreSQL)

@@ -16,6 +16,9 @@ With ``tracker_events: current_turn`` on the action endpoint, custom action call
 only the current turn's events (see ``_lean_action_calls``), so they stop growing with
 the conversation.
 
+``install()`` also keeps each conversation's past dialogue states between turns
+(serving/past_states.py), so a prediction replays only the new events.
+
 ``install()`` is idempotent and is called when Rasa loads the tracker store
 (serving/sqlite_store.py in the embedded profile, deploy/tracker_store.py in production),
 the one piece of project code every Rasa process loads before the first turn.
@@ -58,6 +61,9 @@ def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     _cache_event_types()
     _lean_action_calls()
+    from serving import past_states
+
+    past_states.install()
     _installed = True
     logger.info("custom action responses: validated with a schema checked once at start-up")
 

@@ -154,7 +154,9 @@ class CachedSQLTrackerStoreMixin:
         ev = self.SQLEvent  # type: ignore[attr-defined]
         query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)  # type: ignore[attr-defined]
         count, max_id, max_ts = (
-            query.order_by(None).with_entities(sa.func.count(ev.id), sa.func.max(ev.id), sa.func.max(ev.timestamp)).one()
+            query.order_by(None)
+            .with_entities(sa.func.count(ev.id), sa.func.max(ev.id), sa.func.max(ev.timestamp))
+            .one()
         )
         return int(count or 0), max_id, max_ts
 
@@ -209,9 +211,12 @@ class CachedSQLTrackerStoreMixin:
 
     def forget_cached(self, sender_id: Text) -> None:
         """Drop one conversation from memory now (called when it is deleted in this process)."""
+        from serving import past_states
+
         cache = getattr(self, "tracker_cache", None)
         if cache is not None:
             cache.evict(sender_id)
+        past_states.forget(sender_id)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Rasa's save, then the cache holds what was saved (when the database agrees)."""

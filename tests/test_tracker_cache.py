@@ -104,12 +104,16 @@ def test_same_ids_and_count_after_a_delete_are_not_mistaken(db):
     s = store(db)
     conversation(s, "a", 3)
     with sqlite3.connect(db) as con:
-        rows = con.execute("SELECT type_name, timestamp, intent_name, action_name, data FROM events ORDER BY id").fetchall()
+        rows = con.execute(
+            "SELECT type_name, timestamp, intent_name, action_name, data FROM events ORDER BY id"
+        ).fetchall()
         con.execute("DELETE FROM events WHERE sender_id = 'a'")
     other = store(db.parent / "other.db")
     conversation(other, "a", 3)
     with sqlite3.connect(db.parent / "other.db") as src, sqlite3.connect(db) as con:
-        fresh = src.execute("SELECT type_name, timestamp, intent_name, action_name, data FROM events ORDER BY id").fetchall()
+        fresh = src.execute(
+            "SELECT type_name, timestamp, intent_name, action_name, data FROM events ORDER BY id"
+        ).fetchall()
         assert len(fresh) == len(rows)
         con.executemany(
             "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) VALUES ('a', ?, ?, ?, ?, ?)",
