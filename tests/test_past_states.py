@@ -16,8 +16,8 @@ from rasa.shared.core.events import (
     Restarted,
     SessionStarted,
     SlotSet,
-    UserUttered,
     UserUtteranceReverted,
+    UserUttered,
     deserialise_events,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
