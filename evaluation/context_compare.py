@@ -33,7 +33,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 logger = logging.getLogger(__name__)
 
-LAYERS = ("own", "medspacy", "medspacy:own:sentence", "medspacy:default:project", "medspacy:default:sentence", "medspacy:both:project")
+LAYERS = (
+    "own",
+    "medspacy",
+    "medspacy:own:project:shared",
+    "medspacy:own:sentence",
+    "medspacy:default:project",
+    "medspacy:default:sentence",
+    "medspacy:both:project",
+)
 RANK = {None: 0, "none": 0, "urgent": 1, "emergency": 2}
 DEV_SETS = {
     "dev_cases": ROOT / "tests" / "redflags" / "dev_cases.yml",

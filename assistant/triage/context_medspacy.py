@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 CUE_SETS = ("own", "default", "both")
 SCOPES = ("project", "sentence")
+PRUNINGS = ("category", "shared")
 SPAN_GROUP = "triage_targets"
 _MESSAGE_KEY = "triage_message"  # doc.user_data: the Message the callbacks read
 Edge = Tuple[str, Tuple[int, int]]  # (category, modifier span) of one ConText edge
@@ -58,6 +59,8 @@ HISTORICAL = "HISTORICAL"
 USED_TO = "HISTORICAL_USED_TO"
 RECENT = "HISTORICAL_RECENT"
 FAMILY = "FAMILY"
+# categories that prune (and, for negation, terminate) each other in one ConText
+GROUP_OF: Dict[str, str] = {NEGATION_END: NEGATED, USED_TO: HISTORICAL}
 
 # the table's cue name -> ConText category (directions come from CUE_CATEGORIES)
 OWN_CATEGORIES: Dict[str, str] = {
@@ -83,16 +86,21 @@ DEFAULT_CATEGORIES: Dict[str, str] = {
 }
 
 
-def parse_setting(setting: str) -> Tuple[str, str]:
-    """``medspacy[:cues[:scope]]`` -> (cues, scope); a clear error on a bad value."""
+def parse_setting(setting: str) -> Tuple[str, str, str]:
+    """``medspacy[:cues[:scope[:pruning]]]`` -> (cues, scope, pruning); a clear error on a bad value."""
     parts = setting.split(":")
-    if parts[0] != "medspacy" or len(parts) > 3:
-        raise ValueError(f"context layer {setting!r}: expected 'own' or 'medspacy[:own|default|both[:project|sentence]]'")
-    cues = parts[1] if len(parts) > 1 else "own"
-    scope = parts[2] if len(parts) > 2 else "project"
-    if cues not in CUE_SETS or scope not in SCOPES:
-        raise ValueError(f"context layer {setting!r}: cues one of {CUE_SETS}, scope one of {SCOPES}")
-    return cues, scope
+    defaults = ("own", "project", "category")
+    if parts[0] != "medspacy" or len(parts) > 4:
+        raise ValueError(
+            f"context layer {setting!r}: expected 'own' or "
+            "'medspacy[:own|default|both[:project|sentence[:category|shared]]]'"
+        )
+    cues, scope, pruning = (parts[1:] + list(defaults[len(parts) - 1 :]))[:3]
+    if cues not in CUE_SETS or scope not in SCOPES or pruning not in PRUNINGS:
+        raise ValueError(
+            f"context layer {setting!r}: cues one of {CUE_SETS}, scope one of {SCOPES}, pruning one of {PRUNINGS}"
+        )
+    return cues, scope, pruning
 
 
 # ---------------------------------------------------------------------- scope callbacks
@@ -261,33 +269,52 @@ def default_rules(callbacks: Dict[str, Callable[[Any, Any, Any], bool]]) -> List
 class MedspacyContext:
     """medspacy's ConText with the chosen cue rules, built once per ``Triage``."""
 
-    def __init__(self, rules: Rules, nlp: Any, cues: str = "own", scope: str = "project") -> None:
+    def __init__(
+        self, rules: Rules, nlp: Any, cues: str = "own", scope: str = "project", pruning: str = "category"
+    ) -> None:
+        """``pruning``: "category" runs one ConText per category group, so that ConText's
+        longest-match pruning (how PSEUDO cues win) only weighs cues of one reading against
+        each other, as the project's layer does ("I read that": a hypothetical even though
+        the question cue "I read that" is longer); "shared" is one ConText for all."""
         from medspacy.context import ConText
         from spacy.tokens import Span
 
-        if cues not in CUE_SETS or scope not in SCOPES:
-            raise ValueError(f"cues one of {CUE_SETS}, scope one of {SCOPES}")
-        self.cues, self.scope = cues, scope
+        if cues not in CUE_SETS or scope not in SCOPES or pruning not in PRUNINGS:
+            raise ValueError(f"cues one of {CUE_SETS}, scope one of {SCOPES}, pruning one of {PRUNINGS}")
+        self.cues, self.scope, self.pruning = cues, scope, pruning
         callbacks = _project_callbacks(rules.modifier_words) if scope == "project" else _sentence_callbacks()
-        self.context = ConText(
-            nlp,
-            name="triage_context",
-            rules=None,
-            phrase_matcher_attr="LOWER",
-            span_attrs=None,  # no Span._.is_negated etc.: edges are read from the graph
-            input_span_type="group",
-            span_group_name=SPAN_GROUP,
-        )
         selected: List[Any] = []
         if cues in ("own", "both"):
             selected += own_rules(rules, callbacks)
         if cues in ("default", "both"):
             selected += default_rules(callbacks)
-        self.context.add(selected)
+        groups: Dict[str, List[Any]] = {}
+        for rule in selected:
+            group = "all" if pruning == "shared" else GROUP_OF.get(rule.category, rule.category)
+            groups.setdefault(group, []).append(rule)
+        self.contexts: List[Any] = []
+        for group, members in groups.items():
+            context = ConText(
+                nlp,
+                name=f"triage_context_{group.lower()}",
+                rules=None,
+                phrase_matcher_attr="LOWER",
+                span_attrs=None,  # no Span._.is_negated etc.: edges are read from the graph
+                input_span_type="group",
+                span_group_name=SPAN_GROUP,
+            )
+            context.add(members)
+            self.contexts.append(context)
         self.rule_count = len(selected)
         self._span = Span
         self._lock = threading.Lock()
-        logger.info("medspacy ConText layer: %d rules (cues=%s, scope=%s)", self.rule_count, cues, scope)
+        logger.info(
+            "medspacy ConText layer: %d rules in %d ConText (cues=%s, scope=%s)",
+            self.rule_count,
+            len(self.contexts),
+            cues,
+            scope,
+        )
 
     def modifiers(
         self, message: "Message", persons: "Persons", questions: Set[int], words: ModifierWords
@@ -306,21 +333,28 @@ class MedspacyContext:
             if message.concepts[name].kind != "cue"
             for mention in found
         ]
+        edges: Dict[Tuple[int, int, str], List[Edge]] = {}
+        modifiers: List[Any] = []
+        # ConText scopes by doc.sents: give it the project's sentences (the pipeline's, split
+        # at newlines too; also when the pipeline has no sentencizer)
+        sent_of = message.sent_of
+        for index, token in enumerate(doc):
+            token.is_sent_start = index == 0 or sent_of[index] != sent_of[index - 1]
         with self._lock:
             doc.user_data[_MESSAGE_KEY] = message
             doc.user_data["questions"] = questions
             doc.spans[SPAN_GROUP] = targets
             try:
-                self.context(doc)
-                graph = doc._.context_graph
+                for context in self.contexts:
+                    graph = context(doc)._.context_graph
+                    modifiers.extend(graph.modifiers)
+                    for target, modifier in graph.edges:
+                        edges.setdefault((target.start, target.end, target.label_), []).append(
+                            (modifier.category, modifier.modifier_span)
+                        )
             finally:
                 doc.user_data.pop(_MESSAGE_KEY, None)
-        edges: Dict[Tuple[int, int, str], List[Edge]] = {}
-        for target, modifier in graph.edges:
-            edges.setdefault((target.start, target.end, target.label_), []).append(
-                (modifier.category, modifier.modifier_span)
-            )
-        return edges, list(graph.modifiers)
+        return edges, modifiers
 
 
 class MedspacyModifiers(Modifiers):
@@ -348,6 +382,7 @@ class MedspacyModifiers(Modifiers):
             for modifier in modifiers
             if modifier.category == NEGATED and modifier.direction in ("FORWARD", "BACKWARD", "BIDIRECTIONAL")
         ]
+        self.family_cues = [modifier.modifier_span for modifier in modifiers if modifier.category == FAMILY]
         # a negation that is part of a flag ("nothing helps", "can't wee") negates nothing else
         self.flag_negations = {
             span for span, _ in self.negation_cues if any(s < span[1] and span[0] < e for s, e in flag_spans)
@@ -412,8 +447,10 @@ class MedspacyModifiers(Modifiers):
 
     # ------------------------------------------------------------------ someone else's
     def someone_elses_history(self, mention: "Mention") -> bool:
-        if FAMILY in self._categories(mention):
-            return True
+        if FAMILY in self._categories(mention) or any(
+            start < mention.end and mention.start < end for start, end in self.family_cues
+        ):
+            return True  # ConText leaves a cue inside the mention alone ("family history of cancer")
         if mention.experiencer == "self":
             return False
         # a carer describing the patient: the same (non-self) person has symptoms now
@@ -430,5 +467,5 @@ def build_layer(setting: Optional[str], rules: Rules, nlp: Any) -> Optional[Meds
     """None for the project's own layer ("own"), else the ConText layer the setting names."""
     if not setting or setting == "own":
         return None
-    cues, scope = parse_setting(setting)
-    return MedspacyContext(rules, nlp, cues, scope)
+    cues, scope, pruning = parse_setting(setting)
+    return MedspacyContext(rules, nlp, cues, scope, pruning)
