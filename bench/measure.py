@@ -111,14 +111,18 @@ def _session() -> requests.Session:
 
 def growth(urls: Dict[str, str], texts: List[str]) -> Dict[str, Dict[int, List[float]]]:
     """Latency at every turn of GROWTH_TURNS-message conversations, the bots taking turns
-    message by message (so load hits both alike). {bot: {turn: [ms, ...]}}."""
+    message by message (so load hits both alike). {bot: {turn: [ms, ...]}}.
+
+    Every turn, the first included, is one of the patient questions (rotating), so turn 50
+    is compared with turn 1 for the same kind of message: a greeting first (as before
+    2026-12-02 02:00) made turn 1 a cheaper message than the questions after it."""
     http = _session()
     per_turn: Dict[str, Dict[int, List[float]]] = {b: collections.defaultdict(list) for b in urls}
     log(f"growth: {GROWTH_CONVERSATIONS} conversations of {GROWTH_TURNS} turns per bot")
     for c in range(GROWTH_CONVERSATIONS):
         senders = {b: f"growth-{b}-{uuid.uuid4()}" for b in urls}
         for turn in range(1, GROWTH_TURNS + 1):
-            text = texts[(turn - 1 + c) % len(texts)] if turn > 1 else "hello"
+            text = texts[(turn - 1 + c) % len(texts)]
             for bot in list(urls) if turn % 2 else list(urls)[::-1]:
                 per_turn[bot][turn].append(_chat(http, urls[bot], senders[bot], text))
     return {b: dict(v) for b, v in per_turn.items()}
@@ -139,6 +143,23 @@ def fresh_turns(url: str, texts: List[str], conversations: int = 12, turns: int 
         sender = f"fresh-{uuid.uuid4()}"
         for turn in range(turns):
             out.append(_chat(http, url, sender, "hello" if turn == 0 else texts[c % len(texts)]))
+    return out
+
+
+def paired_fresh_turns(
+    urls: Dict[str, str], texts: List[str], conversations: int = 12, turns: int = 2
+) -> Dict[str, List[float]]:
+    """``fresh_turns`` on several bots at once, message by message in alternating order, so
+    a seeded store and an empty one are measured in the same moments. {name: [ms, ...]}."""
+    http = _session()
+    out: Dict[str, List[float]] = {name: [] for name in urls}
+    for c in range(conversations):
+        senders = {name: f"fresh-{uuid.uuid4()}" for name in urls}
+        for turn in range(turns):
+            text = "hello" if turn == 0 else texts[c % len(texts)]
+            order = list(urls) if (c + turn) % 2 == 0 else list(urls)[::-1]
+            for name in order:
+                out[name].append(_chat(http, urls[name], senders[name], text))
     return out
 
 

@@ -7,6 +7,8 @@ import logging
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from bench import report_growth
+
 logger = logging.getLogger(__name__)
 
 BENCH = Path(__file__).resolve().parent
@@ -42,13 +44,7 @@ def load_pairs(results: dict) -> List[dict]:
 
 
 def growth_figures(results: dict) -> Dict[str, Dict[int, float]]:
-    from bench.measure import turn_figure
-
-    out = {}
-    for bot, per_turn in results["growth"].items():
-        per_turn = {int(k): v for k, v in per_turn.items()}
-        out[bot] = {t: turn_figure(per_turn, t) for t in (1, 25, 50) if t in per_turn}
-    return out
+    return report_growth.growth_figures(results)
 
 
 def headline(results: dict) -> str:
@@ -73,7 +69,18 @@ def headline(results: dict) -> str:
         f"- Training from scratch: {fmt(train.get('ours'))} s; Rasa {rss['ours rasa']:.0f} MiB resident "
         f"after load, action server {rss['ours action server']:.0f} MiB."
     )
+    lines.append(first_run_line(results.get("first_run")))
     return "\n".join(lines)
+
+
+def first_run_line(record: Optional[dict]) -> str:
+    """The first `make run` on a fresh clone (`make bench-first-run`), phase by phase."""
+    if not record:
+        return "- First `make run` on a fresh clone: not measured (`make bench-first-run`)."
+    parts = ", ".join(f"{name} {fmt(s)} s" for name, s in record["phases_s"].items())
+    if not record.get("answered"):
+        return f"- First `make run` on a fresh clone: no answer within the time limit ({parts})."
+    return f"- First `make run` on a fresh clone: first answer after {fmt(record['seconds'])} s ({parts})."
 
 
 def plots(results: dict) -> List[str]:
@@ -123,13 +130,14 @@ def plots(results: dict) -> List[str]:
                 marker="o",
                 label=f"{store} turn 1",
             )
-            ax2.plot(
-                [max(r["stored"], 1) for r in rows],
-                [r["turn2"]["p50"] for r in rows],
-                marker="o",
-                linestyle="--",
-                label=f"{store} turn 2",
-            )
+            if all("empty_turn1" in r for r in rows):
+                ax2.plot(
+                    [max(r["stored"], 1) for r in rows],
+                    [r["empty_turn1"]["p50"] for r in rows],
+                    marker="x",
+                    linestyle=":",
+                    label=f"{store} empty store, same moments",
+                )
     ax2.set_xscale("log")
     ax2.set_xlabel("stored conversations (0 drawn at 1)")
     ax2.set_ylabel("p50 latency (ms)")
@@ -213,68 +221,6 @@ def _load_lines(results: dict) -> List[str]:
     return lines + ["", "![throughput and latency](plots/load.png)", ""]
 
 
-def _growth_lines(results: dict) -> List[str]:
-    g = growth_figures(results)
-    base = results["empty_turn1_ms"]["p50"]
-    lines = [
-        "## Cost as work grows",
-        "",
-        f"One conversation, {results['settings']['growth_turns']} turns, the bots taking turns message by message "
-        "(median of turns t-1..t+1 over the conversations).",
-        "",
-        "| | turn 1 ms | turn 25 ms | turn 50 ms | 25 / 1 | 50 / 1 |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for bot, label in (("ours", "this assistant"), ("bare", "bare bot")):
-        f = g.get(bot, {})
-        if 1 in f and 50 in f:
-            lines.append(
-                f"| {label} | {f[1]:.0f} | {f[25]:.0f} | {f[50]:.0f} | {f[25] / f[1]:.2f} | {f[50] / f[1]:.2f} |"
-            )
-    ours = g.get("ours", {})
-    if 1 in ours and 50 in ours:
-        worst = max(ours[25], ours[50]) / ours[1]
-        lines += [
-            "",
-            f"- Assistant turn 50 / turn 1: {worst:.2f}× (goal ≤ {GOALS['growth']}×): {met(worst <= GOALS['growth'])}.",
-        ]
-    lines += [
-        "",
-        f"New conversations (12 per size, turns 1 and 2) with stored conversations in the tracker store. "
-        f"Empty-store turn-1 p50 (SQLite, before any load): {base:.0f} ms.",
-        "",
-        "| store | stored conversations | turn 1 p50 ms | turn 2 p50 ms | turn 1 / same store before seeding | "
-        "turn 1 / empty store before load | load avg |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in results["stores"]:
-        empty = next(x for x in results["stores"] if x["store"] == r["store"] and x["stored"] == 0)
-        lines.append(
-            f"| {r['store']} | {r['conversations_in_store']:,} | {r['turn1']['p50']:.0f} | {r['turn2']['p50']:.0f} | "
-            f"{r['turn1']['p50'] / empty['turn1']['p50']:.2f} | {r['turn1']['p50'] / base:.2f} | "
-            f"{r['load']['loadavg_1min']:.1f} |"
-        )
-    worst = max(
-        (
-            r["turn1"]["p50"]
-            / next(x for x in results["stores"] if x["store"] == r["store"] and x["stored"] == 0)["turn1"]["p50"]
-        )
-        for r in results["stores"]
-    )
-    worst_empty = max(r["turn1"]["p50"] for r in results["stores"] if r["stored"]) / base
-    lines += [
-        "",
-        f"- Worst store-size ratio (against the same store before seeding): {worst:.2f}× (goal ≤ "
-        f"{GOALS['growth']}×): {met(worst <= GOALS['growth'])}.",
-        f"- Worst seeded store against the empty-store turn 1 measured before any load: {worst_empty:.2f}× "
-        f"(goal ≤ {GOALS['growth']}×): {met(worst_empty <= GOALS['growth'])}.",
-        "",
-        "![cost as work grows](plots/growth.png)",
-        "",
-    ]
-    return lines
-
-
 def _long_lines(results: dict) -> List[str]:
     lines = [
         "## A short message beside 20 long ones",
@@ -314,14 +260,36 @@ def _resources_lines(results: dict) -> List[str]:
         f"| start-up, process start to answering (s) | {fmt(st['bare'], 1)} | {fmt(st['ours'], 1)} |",
         f"| of which model load (Rasa's log, 1 s resolution) | {fmt(ml['bare'])} | {fmt(ml['ours'])} |",
         f"| training from scratch (s) | {fmt(t.get('bare'))} | {fmt(t.get('ours'))} ({t.get('ours_source')}) |",
+        f"| first `make run`, fresh clone to first answer (s) | - | {_first_run_cell(results.get('first_run'))} |",
         "",
         f"- Rasa ≤ 1 GiB (1,024 MiB): {met(rss['ours rasa'] <= GOALS['rasa_mb'])}; ≤ 1 GB (954 MiB): "
         f"{met(rss['ours rasa'] <= 1e9 / 2**20)}; action server ≤ 100 MB: "
         f"{met(rss['ours action server'] <= GOALS['actions_mb'])}.",
+        _training_goal(t.get("ours")),
+        _first_run_goal(results.get("first_run")),
         "",
         "![memory](plots/memory.png)",
         "",
     ]
+
+
+def _training_goal(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return "- Training from scratch < 180 s: not measured (`make bench-train`)."
+    return f"- Training from scratch {seconds:.0f} s (goal < 180 s): {met(seconds < 180)}."
+
+
+def _first_run_goal(record: Optional[dict]) -> str:
+    if not record or not record.get("answered"):
+        return "- First `make run` answers within 6 minutes: " + ("not measured." if not record else "**NOT met**.")
+    return f"- First `make run` {record['seconds']:.0f} s (goal ≤ 360 s): {met(record['seconds'] <= 360)}."
+
+
+def _first_run_cell(record: Optional[dict]) -> str:
+    if not record:
+        return "n/a (`make bench-first-run`)"
+    parts = ", ".join(f"{name} {fmt(s)}" for name, s in record["phases_s"].items())
+    return f"{fmt(record['seconds'])} ({parts}; commit {record['commit']}, {record['when']})"
 
 
 def render(results: dict) -> str:
@@ -340,6 +308,6 @@ def render(results: dict) -> str:
         headline(results),
         "",
     ]
-    lines += _profile_lines(results) + _load_lines(results) + _growth_lines(results) + _long_lines(results)
+    lines += _profile_lines(results) + _load_lines(results) + report_growth.growth_lines(results) + _long_lines(results)
     lines += _resources_lines(results) + ["Raw figures: `bench/results.json`.", ""]
     return "\n".join(lines)

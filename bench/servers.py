@@ -30,6 +30,8 @@ RASA = str(VENV_BIN / "rasa")
 OURS_PORT = int(os.environ.get("BENCH_OURS_PORT", "5905"))
 ACTIONS_PORT = int(os.environ.get("BENCH_ACTIONS_PORT", "5955"))
 BARE_PORT = int(os.environ.get("BENCH_BARE_PORT", "5915"))
+# A second assistant on an empty tracker store, measured beside the seeded one.
+REF_PORT = int(os.environ.get("BENCH_REF_PORT", "5906"))
 
 
 def base_env() -> Dict[str, str]:
@@ -139,6 +141,7 @@ def start_assistant(
     endpoints: Path,
     name: str = "rasa",
     extra_env: Optional[Dict[str, str]] = None,
+    port: int = OURS_PORT,
 ) -> Proc:
     """This assistant's Rasa server, as the Procfile starts it (credentials.yml, endpoints)."""
     env = dict(
@@ -157,7 +160,7 @@ def start_assistant(
             "--model",
             str(model),
             "--port",
-            str(OURS_PORT),
+            str(port),
             "--interface",
             "127.0.0.1",
             "--credentials",
@@ -169,7 +172,7 @@ def start_assistant(
         env,
         log_dir,
     )
-    proc.wait_ready(f"http://127.0.0.1:{OURS_PORT}/")
+    proc.wait_ready(f"http://127.0.0.1:{port}/")
     return proc
 
 

@@ -110,12 +110,15 @@ class Postgres:
         if (self.data / "postmaster.pid").exists():
             self._run("pg_ctl", "-D", str(self.data), "-w", "-m", "fast", "stop")
 
-    def endpoints(self, path: Path) -> Path:
+    def create_database(self, name: str) -> None:
+        self._run("createdb", "-h", str(self.root), "-p", str(PG_PORT), "-U", "rasa", name)
+
+    def endpoints(self, path: Path, db: str = "rasa") -> Path:
         """endpoints.yml for the assistant on this instance (the production store class)."""
         path.write_text(
             "action_endpoint:\n  url: ${ACTION_SERVER_URL}\n"
             "tracker_store:\n  type: deploy.tracker_store.ResilientSQLTrackerStore\n  dialect: postgresql\n"
-            f"  url: {self.root}\n  port: {PG_PORT}\n  db: rasa\n  username: rasa\n  password: ''\n"
+            f"  url: {self.root}\n  port: {PG_PORT}\n  db: {db}\n  username: rasa\n  password: ''\n"
         )
         return path
 
