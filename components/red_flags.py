@@ -12,7 +12,10 @@ context handling; the table is ``content/red_flags.yml``, its clinical basis
 * the learned head (``components/red_flag_head.py``, parse key ``red_flag_head``) suspects
   a flag the rules do not find -> ``red_flag_check`` holds that flag (the action asks a
   yes/no check question) and ``red_flag_mention`` is "classifier"; the intent and the
-  ranking are the classifier's, untouched.
+  ranking are the classifier's, untouched. A suspicion of a flag the rules found mentioned
+  and ruled out by context (``TriageResult.ruled_out``: "no tingling down below", "my gran
+  had bone cancer", "this pain is killing me") asks nothing: the rules read that very
+  mention, and a check question there only interrupts a patient who said they are fine.
 
 This component runs AFTER the FallbackClassifier (config.yml), so the FallbackClassifier
 only ever judges the topic classifier's own ranking, never one a red flag changed. (A
@@ -131,7 +134,8 @@ class RedFlagDetector(GraphComponent):
             logger.info("red flags found: %s (tier %s)", result.flags, result.tier)
         else:
             classifier_said_red_flag = intent.get("name") == RED_FLAG_INTENT
-            suspected = list(message.get(RED_FLAG_HEAD_KEY) or [])
+            ruled_out = set(getattr(result, "ruled_out", ()) or ())
+            suspected = [s for s in message.get(RED_FLAG_HEAD_KEY) or [] if s.get("flag") not in ruled_out]
             if result.hypothetical:
                 mention = "hypothetical"
             elif suspected:

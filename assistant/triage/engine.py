@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from assistant.paths import ROOT
 from assistant.triage.attribution import Attribution, drop_contained_sites
-from assistant.triage.firing import AS_IF_REAL, Firing
+from assistant.triage.firing import AS_IF_CURRENT, AS_IF_REAL, RULED_OUT, Firing
 from assistant.triage.lexicon import chunks, clean
 from assistant.triage.message import Mention, Message
 from assistant.triage.modifiers import Modifiers
@@ -68,7 +68,12 @@ class Triage:
     """Red-flag detector. Build once (``from_file``), call ``assess``."""
 
     def __init__(
-        self, rules: dict, nlp: Any = None, source: str = "<rules>", text: Optional[str] = None, context: Optional[str] = None
+        self,
+        rules: dict,
+        nlp: Any = None,
+        source: str = "<rules>",
+        text: Optional[str] = None,
+        context: Optional[str] = None,
     ) -> None:
         if not isinstance(rules, dict):
             raise RulesError("red-flag rules must be a mapping")
@@ -134,14 +139,18 @@ class Triage:
         started = time.perf_counter()
         fired: Dict[str, str] = {}
         hypothetical = False
+        ruled_out: List[str] = []
         pieces = list(chunks(cleaned))
         for piece in pieces:
-            piece_flags, piece_hypothetical = self._assess_chunk(piece, doc if len(pieces) == 1 else None)
+            piece_flags, piece_hypothetical, piece_ruled_out = self._assess_chunk(
+                piece, doc if len(pieces) == 1 else None
+            )
             hypothetical = hypothetical or piece_hypothetical
+            ruled_out.extend(flag for flag in piece_ruled_out if flag not in ruled_out)
             for flag_id, tier in piece_flags.items():
                 if TIER_RANK[tier] > TIER_RANK.get(fired.get(flag_id, ""), 0):
                     fired[flag_id] = tier
-        result = self._result(fired, hypothetical)
+        result = self._result(fired, hypothetical, [flag for flag in ruled_out if flag not in fired])
         if result.findings or result.hypothetical:
             logger.info(
                 "triage: flags=%s tier=%s hypothetical=%s (%.1f ms)",
@@ -187,10 +196,10 @@ class Triage:
         drop_contained_sites(mentions, self.rules.concepts)
         return mentions
 
-    def _assess_chunk(self, text: str, parsed: Any = None) -> Tuple[Dict[str, str], bool]:
+    def _assess_chunk(self, text: str, parsed: Any = None) -> Tuple[Dict[str, str], bool, List[str]]:
         doc = self._make_doc(text, parsed)
         if len(doc) == 0:
-            return {}, False
+            return {}, False, []
         rules = self.rules
         norms = [token.norm_ for token in doc]
         segments = segment(doc, norms, rules.clause_words)
@@ -206,13 +215,28 @@ class Triage:
             # would a flag fire if the hypothetical mentions were real? ("what if my legs go weak")
             as_if = Firing(message, attribution, accept=AS_IF_REAL).fire(rules.flags)
             hypothetical = bool(set(as_if) - set(fired))
-        return fired, hypothetical
+        return fired, hypothetical, _ruled_out(message, attribution, rules.flags, fired)
 
-    def _result(self, fired: Dict[str, str], hypothetical: bool) -> TriageResult:
+    def _result(self, fired: Dict[str, str], hypothetical: bool, ruled_out: List[str]) -> TriageResult:
         flag_by_id = self.rules.flag_by_id
         findings = [Finding(flag_id, tier, flag_by_id[flag_id].watch_for) for flag_id, tier in fired.items()]
         findings.sort(key=lambda finding: (-TIER_RANK[finding.tier], flag_by_id[finding.flag].order))
-        return TriageResult(findings=tuple(findings), hypothetical=bool(hypothetical))
+        return TriageResult(findings=tuple(findings), hypothetical=bool(hypothetical), ruled_out=tuple(ruled_out))
+
+
+def _ruled_out(message: Message, attribution: Attribution, flags: List[Any], fired: Dict[str, str]) -> List[str]:
+    """Flags that would fire if the mentions context ruled out (negated, past, someone
+    else's, hypothetical, hyperbole) were current, and did not: the rules saw the mention
+    and decided. Only run when such a mention exists (most messages have none)."""
+    if not any(
+        mention.status in RULED_OUT
+        for name, mentions in message.mentions.items()
+        if message.concepts[name].kind != "cue"
+        for mention in mentions
+    ):
+        return []
+    as_if = Firing(message, attribution, accept=AS_IF_CURRENT).fire(flags)
+    return [flag_id for flag_id in as_if if flag_id not in fired]
 
 
 def _copy_sentences(parsed: Any, doc: Any) -> bool:

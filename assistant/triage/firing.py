@@ -21,6 +21,12 @@ logger = logging.getLogger(__name__)
 
 AFFIRMED_ONLY: FrozenSet[Status] = frozenset({Status.AFFIRMED})
 AS_IF_REAL: FrozenSet[Status] = frozenset({Status.AFFIRMED, Status.HYPOTHETICAL})
+# the statuses by which context rules a mention out: accepted, they show which flags the
+# message mentions without having them (TriageResult.ruled_out)
+RULED_OUT: FrozenSet[Status] = frozenset(
+    {Status.NEGATED, Status.PAST, Status.OTHER_PERSON, Status.HYPOTHETICAL, Status.HYPERBOLE}
+)
+AS_IF_CURRENT: FrozenSet[Status] = AFFIRMED_ONLY | RULED_OUT
 
 SCOPE_KEYS: Dict[str, Callable[["Mention"], int]] = {
     "clause": lambda mention: mention.clause,

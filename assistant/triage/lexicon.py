@@ -77,14 +77,39 @@ def english_words() -> FrozenSet[str]:
     return frozenset(line.split(" ", 1)[0] for line in text.splitlines() if line)
 
 
+# First letters that sound alike: "kancer" is cancer, "kemo" chemo, "sciatica" may start
+# with an s. Any other first letter must agree (patients rarely get it wrong, and it keeps
+# "ive" from becoming "give").
+SOUND_ALIKE_INITIALS: Dict[str, FrozenSet[str]] = {
+    "c": frozenset("ks"),
+    "k": frozenset("cq"),
+    "q": frozenset("ck"),
+    "s": frozenset("c"),
+}
+VOWELS = frozenset("aeiouy")
+
+
+def skeleton(word: str) -> str:
+    """The consonants of ``word`` in order, doubles collapsed, first letter kept: a vowel
+    confusion ("tumer", "cansar") keeps it, a wrong consonant does not."""
+    out = [word[:1]]
+    for letter in word[1:]:
+        if letter not in VOWELS and letter != out[-1]:
+            out.append(letter)
+    return "".join(out)
+
+
 class TypoCorrector:
     """Reads a misspelt token as the red-flag vocabulary word it is one or two edits from
     (symspellpy: optimal string alignment, so adjacent swaps count as one edit).
 
     A token is a candidate only if it is a non-word: letters only, at least ``min_length``
-    long, not an English word, not a word the rules use and not protected. One edit is
-    allowed up to seven letters, two from eight; the first letter must agree (patients
-    rarely get it wrong, and it keeps "ive" from becoming "give")."""
+    long, not an English word, not a word the rules use and not protected. Edit distance by
+    length: one edit up to seven letters, two from eight; from five letters a second edit is
+    allowed when both words keep the same consonants (a vowel confusion: "tumer" tumor,
+    "fevah" is not). The first letter must agree or sound alike (``SOUND_ALIKE_INITIALS``).
+    The targets are the rules' words, the lexicon's canonical words and its known
+    misspellings ("kemo" for "keemo", which the caller maps on to "chemo")."""
 
     def __init__(self, targets: Iterable[str], min_length: int, protect: Iterable[str]) -> None:
         from symspellpy import SymSpell
@@ -110,18 +135,35 @@ class TypoCorrector:
         from symspellpy import Verbosity
 
         limit = 1 if len(lower) <= 7 else 2
-        candidates = [
-            str(suggestion.term)
-            for suggestion in self.symspell.lookup(lower, Verbosity.CLOSEST, max_edit_distance=limit)
-            if suggestion.term[0] == lower[0]
-        ]
+        first = lower[0]
+        initials = {first} | SOUND_ALIKE_INITIALS.get(first, frozenset())
+        suggestions = self.symspell.lookup(lower, Verbosity.ALL, max_edit_distance=2 if len(lower) >= 5 else 1)
+        shape = skeleton(lower)
+        candidates: List[Tuple[int, str]] = []
+        for suggestion in suggestions:
+            term = str(suggestion.term)
+            if term[0] not in initials:
+                continue
+            if suggestion.distance <= limit or (len(term) >= 5 and skeleton(term) == shape):
+                candidates.append((int(suggestion.distance), term))
         if not candidates:
             return None
-        # equally close: a swap of two letters ("lfie": life, not lie), then a dropped letter
-        # ("kil": kill, not kid), then a wrong letter, then an extra one
-        letters = sorted(lower)
-        preference = {1: 0, 0: 1}
-        return min(candidates, key=lambda term: (sorted(term) != letters, preference.get(len(term) - len(lower), 2)))
+        best = min(distance for distance, _ in candidates)
+        return min((term for distance, term in candidates if distance == best), key=lambda t: _rank(lower, t))
+
+
+def _rank(lower: str, term: str) -> Tuple[bool, bool, int, bool]:
+    """Order of equally close candidates: the same first letter; two swapped letters
+    ("lfie": life, not lie); a silent e added at the end ("numbe": numb, not number); then a
+    dropped letter ("kil": kill, not kid), a wrong letter, an extra one."""
+    preference = {1: 0, 0: 1}
+    silent_e = lower.endswith("e") and lower[:-1] == term
+    return (
+        term[0] != lower[0],
+        sorted(term) != sorted(lower) and not silent_e,
+        0 if silent_e else preference.get(len(term) - len(lower), 2) + 1,
+        False,
+    )
 
 
 class Normaliser:
@@ -156,7 +198,7 @@ class Normaliser:
         ``fuzzy.targets``) what a typo is corrected to."""
         self.vocabulary = set(words)
         self.corrector = TypoCorrector(
-            self.vocabulary | self.fuzzy_targets | set(self.variants.values()),
+            self.vocabulary | self.fuzzy_targets | set(self.variants.values()) | set(self.variants),
             self.fuzzy_min_length,
             self.fuzzy_protect,
         )

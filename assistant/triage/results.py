@@ -7,7 +7,7 @@ can name these types without loading spaCy or the rule table.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 logger = logging.getLogger(__name__)
@@ -32,10 +32,17 @@ class Finding:
 @dataclass(frozen=True)
 class TriageResult:
     """Findings (de-duplicated, most severe first) and whether a red-flag subject was
-    mentioned only hypothetically or as a question (the reply then adds the safety net)."""
+    mentioned only hypothetically or as a question (the reply then adds the safety net).
+
+    ``ruled_out``: flags the message mentions but the context rules out (they would fire
+    if its negated, past, someone else's, hypothetical or hyperbolic mentions were
+    current). The learned head's suspicion of one of these asks no check question: the
+    rules read that very mention and decided. Not part of equality (a summary of why
+    nothing fired, not a result)."""
 
     findings: Tuple[Finding, ...]
     hypothetical: bool
+    ruled_out: Tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def tier(self) -> Optional[str]:
