@@ -352,8 +352,15 @@ def test_crossval_pipeline_is_the_serving_pipeline_without_rules_and_fallback():
 def test_with_epochs_changes_only_diet_epochs(tmp_path):
     import yaml
 
-    copy = nlu.with_epochs(HERE / "config_crossval.yml", 7, tmp_path)
-    original = yaml.safe_load((HERE / "config_crossval.yml").read_text())
+    # the serving pipeline has no DIET any more (linear topic head); a config that has one
+    source = tmp_path / "source" / "config_crossval.yml"
+    source.parent.mkdir()
+    source.write_text(
+        "pipeline:\n  - name: SpacyNLP\n  - name: DIETClassifier\n    epochs: 40\n    random_seed: 42\n"
+        "  - name: components.topic_classifier.TopicClassifier\n"
+    )
+    copy = nlu.with_epochs(source, 7, tmp_path)
+    original = yaml.safe_load(source.read_text())
     changed = yaml.safe_load(copy.read_text())
     assert common.pipeline_option(copy, "DIETClassifier", "epochs", None) == 7
     for item in original["pipeline"]:
