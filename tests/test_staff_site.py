@@ -26,6 +26,9 @@ class RecordingInsights:
     def __init__(self) -> None:
         self.periods = []
 
+    def zone(self):
+        return timezone.utc
+
     def html(self, period) -> bytes:
         self.periods.append(period)
         return b"<!doctype html><title>insights</title>"
@@ -164,3 +167,13 @@ def test_too_many_wrong_tokens_are_held_off():
         assert s.get("/staff/insights", "", {"Authorization": "Bearer wrong"}, "10.0.0.9").status == 401
     assert s.get("/staff/insights", "", {"Authorization": f"Bearer {TOKEN}"}, "10.0.0.9").status == 429
     assert s.get("/staff/insights", "", {"Authorization": f"Bearer {TOKEN}"}, "10.0.0.10").status == 200
+
+
+def test_period_days_are_the_clinics_days_across_a_clock_change():
+    from zoneinfo import ZoneInfo
+
+    london = ZoneInfo("Europe/London")
+    p = parse_period("since=2026-10-24&until=2026-10-25", date(2026, 11, 1), london)  # clocks go back on the 25th
+    assert p.start.isoformat() == "2026-10-24T00:00:00+01:00"
+    assert p.end.isoformat() == "2026-10-26T00:00:00+00:00"
+    assert p.end.timestamp() - p.start.timestamp() == 49 * 3600

@@ -21,7 +21,8 @@ the token does not show either). The token never travels in a URL and is never l
 server's log line stays method, path (no query) and status. Too many wrong tokens from one
 address (FAILURE_LIMIT in FAILURE_WINDOW seconds) get 429 for the rest of the window.
 
-The period comes from the query string (UTC calendar days, both ends included):
+The period comes from the query string (the clinic's calendar days, both ends included;
+the time zone is the insights' own: INSIGHTS_TIMEZONE, else TZ, else the machine's):
   ?days=N            the N days up to today (default 30; 1..MAX_DAYS)
   ?since=YYYY-MM-DD  from that day up to today (or up to ?until)
   ?until=YYYY-MM-DD  up to that day (with days=N: the N days ending there)
@@ -41,7 +42,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import parse_qsl
@@ -78,19 +79,21 @@ class PeriodError(ValueError):
 # --------------------------------------------------------------------------- period
 @dataclass(frozen=True)
 class Period:
-    """UTC calendar days ``first`` .. ``last`` (both included) and their datetime bounds."""
+    """The clinic's calendar days ``first`` .. ``last`` (both included) and their bounds."""
 
     first: date
     last: date
+    zone: tzinfo = timezone.utc
 
     @property
     def start(self) -> datetime:
-        return datetime(self.first.year, self.first.month, self.first.day, tzinfo=timezone.utc)
+        return datetime(self.first.year, self.first.month, self.first.day, tzinfo=self.zone)
 
     @property
     def end(self) -> datetime:
-        """Exclusive: midnight after the last day."""
-        return self.start + timedelta(days=(self.last - self.first).days + 1)
+        """Exclusive: the midnight after the last day (a local midnight, also across DST)."""
+        after = self.last + timedelta(days=1)
+        return datetime(after.year, after.month, after.day, tzinfo=self.zone)
 
 
 def _day(name: str, value: str) -> date:
@@ -102,7 +105,7 @@ def _day(name: str, value: str) -> date:
         raise PeriodError(f"{name} must be a date written YYYY-MM-DD") from None
 
 
-def parse_period(query: str, today: date) -> Period:
+def parse_period(query: str, today: date, zone: tzinfo = timezone.utc) -> Period:
     """The period a query string asks for, or PeriodError (answered 400)."""
     try:
         pairs = parse_qsl(query or "", keep_blank_values=True, max_num_fields=10)
@@ -132,7 +135,7 @@ def parse_period(query: str, today: date) -> Period:
         raise PeriodError("since must not be after until")
     if first < FIRST_DAY or (last - first).days >= MAX_DAYS:
         raise PeriodError(f"the period must start in {FIRST_DAY.year} or later and be at most {MAX_DAYS} days")
-    return Period(first, last)
+    return Period(first, last, zone)
 
 
 # --------------------------------------------------------------------------- authentication
@@ -239,6 +242,7 @@ class Insights:
 
     db_url: str
     _mod: Optional[object] = None
+    _zone: Optional[tzinfo] = None
 
     def _module(self):  # type: ignore[no-untyped-def]
         if self._mod is None:
@@ -246,6 +250,13 @@ class Insights:
 
             self._mod = mod
         return self._mod
+
+    def zone(self) -> tzinfo:
+        """The clinic's time zone, as `make insights` has it (INSIGHTS_TIMEZONE, TZ, the
+        machine's): "today" and the days of the period are the clinic's."""
+        if self._zone is None:
+            self._zone = self._module().resolve_zone()[0]
+        return self._zone
 
     def html(self, period: Period) -> bytes:
         mod = self._module()
@@ -291,9 +302,13 @@ class StaffSite:
         if bearer is None and not self.auth.session_ok(headers.get("Cookie"), now):
             return self._refused(path, query, 'Bearer realm="clinic staff"', "")
         try:
-            period = parse_period(query, datetime.now(timezone.utc).date())
+            zone = self.insights.zone()
+            period = parse_period(query, datetime.now(zone).date(), zone)
         except PeriodError as problem:
             return _text(400, f"400 Bad Request: {problem}")
+        except Exception as problem:  # the insights package failed to load
+            logger.error("staff insights unavailable: %s", type(problem).__name__)
+            return _text(503, "503 Service Unavailable: the insights cannot be computed right now.")
         return self._figures(path, period)
 
     def _refused(self, path: str, query: str, challenge: str, reason: str) -> Reply:
