@@ -468,4 +468,11 @@ def build_layer(setting: Optional[str], rules: Rules, nlp: Any) -> Optional[Meds
     if not setting or setting == "own":
         return None
     cues, scope, pruning = parse_setting(setting)
+    try:
+        import medspacy  # noqa: F401
+    except ImportError:
+        # triage must always build: without medspacy the project's own layer (the same
+        # figures on every set, docs/triage.md) does the work
+        logger.warning("medspacy is not installed; the own context layer is used (pip install medspacy==1.3.1)")
+        return None
     return MedspacyContext(rules, nlp, cues, scope, pruning)

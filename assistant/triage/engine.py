@@ -47,7 +47,7 @@ PROJECT_ROOT = str(ROOT)
 DEFAULT_RULES_PATH = os.path.join(PROJECT_ROOT, "content", "red_flags.yml")
 RULES_ENV_VAR = "RED_FLAGS_PATH"
 CONTEXT_ENV_VAR = "TRIAGE_CONTEXT"  # the modifiers layer: "own" or "medspacy[:cues[:scope]]"
-DEFAULT_CONTEXT = "own"  # docs/triage.md "medspacy ConText: evaluated"
+DEFAULT_CONTEXT = "medspacy"  # adopted: docs/triage.md "medspacy ConText: evaluated, adopted"
 DOC_EXTENSION = "triage"  # doc._.triage: the TriageResult of a Doc passed to assess()
 
 __all__ = [
