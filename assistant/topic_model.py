@@ -40,6 +40,7 @@ DEFAULTS: Dict[str, Any] = {
     # a message without one content word ("what about it") cannot ask a content question:
     # its content topics' confidences are scaled by this, so the fallback asks instead
     "no_content_scale": 0.2,
+    "text_speak": True,
 }
 
 # Function words: a message made only of these names no topic. Deliberately small (sklearn's
@@ -48,8 +49,34 @@ FUNCTION_WORDS = frozenset(
     """a about an and any anything are as at be but by can could did do does for from had has
     have he her him his how i if in is it it's its just me my of ok okay on or our she so that
     that's the their them then there these they this those to us was we were what what's whats
-    when where which who why will with would you your hmm um uh er well really please""".split()
+    when where which who why will with would you your hmm um uh er well really please uhh umm
+    erm eh huh idk dunno""".split()
 )
+
+# Text-speak: every training example is also learnt as patients type it on a phone
+# ("wat can u do", "wheres ur clinic"). Word for word, so the variant keeps its label.
+TEXT_SPEAK = {
+    "you": "u",
+    "your": "ur",
+    "you're": "ur",
+    "are": "r",
+    "what": "wat",
+    "what's": "wats",
+    "whats": "wats",
+    "please": "pls",
+    "thanks": "thx",
+    "okay": "ok",
+    "because": "coz",
+    "people": "ppl",
+    "tomorrow": "tmrw",
+    "don't": "dont",
+    "can't": "cant",
+    "i'm": "im",
+    "where's": "wheres",
+    "it's": "its",
+    "doctor": "dr",
+    "for": "4",
+}
 _WORD = re.compile(r"[a-z']+")
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -63,6 +90,13 @@ _QUESTION_START = re.compile(
 def normalise(text: str) -> str:
     """What the vectorisers see: cleaned, lower case, whitespace collapsed."""
     return " ".join(clean_text(text).lower().split())
+
+
+def text_speak(text: str) -> str:
+    """The text-speak spelling of a (normalised) message, or "" when nothing changes."""
+    words = normalise(text).split()
+    changed = [TEXT_SPEAK.get(w, w) for w in words]
+    return " ".join(changed) if changed != words else ""
 
 
 def focus_texts(text: str, min_words: int) -> List[str]:
@@ -129,7 +163,7 @@ class TopicModel:
     def _without_content(self, text: str, ranking: List[Tuple[str, float]]) -> List[Tuple[str, float]]:
         """Content topics scaled down when the message has no content word at all."""
         words = _WORD.findall(normalise(text))
-        if not words or not self.content_labels or any(w not in FUNCTION_WORDS for w in words):
+        if not self.content_labels or any(w not in FUNCTION_WORDS for w in words):
             return ranking
         scaled = [(label, c * self.no_content_scale if label in self.content_labels else c) for label, c in ranking]
         return sorted(scaled, key=lambda item: -item[1])
@@ -165,8 +199,13 @@ def train(
     if len(set(labels)) < 2:
         raise ValueError("the topic model needs examples of at least two intents")
     vectoriser, classifier = build(settings)
+    texts, labels = list(texts), list(labels)
+    if settings["text_speak"]:
+        variants = [(v, label) for v, label in ((text_speak(t), label) for t, label in zip(texts, labels)) if v]
+        texts += [v for v, _ in variants]
+        labels += [label for _, label in variants]
     features = vectoriser.fit_transform([normalise(t) for t in texts])
-    classifier.fit(features, list(labels))
+    classifier.fit(features, labels)
     logger.info("topic model trained on %d examples, %d intents", len(texts), len(set(labels)))
     return TopicModel(
         vectoriser=vectoriser,

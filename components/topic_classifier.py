@@ -27,6 +27,7 @@ from assistant.topics import CONTENT_TOPICS
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "topic_model.pkl"
+SCOPE_INTENTS = ("out_of_scope", "other_body_part")
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -81,7 +82,10 @@ class TopicClassifier(GraphComponent, IntentClassifier):
         examples = [m for m in training_data.intent_examples if m.get(TEXT) and m.get(INTENT)]
         texts = [m.get(TEXT) for m in examples]
         labels = [m.get(INTENT) for m in examples]
-        self.model = topic_model.train(texts, labels, self.config, content_labels=CONTENT_TOPICS)
+        # a message without one content word ("what about it", "???", "uhh") can neither ask
+        # an article's question nor be out of scope: it is unclear, and the fallback asks
+        needs_content = tuple(CONTENT_TOPICS) + SCOPE_INTENTS
+        self.model = topic_model.train(texts, labels, self.config, content_labels=needs_content)
         with self._storage.write_to(self._resource) as directory:
             with open(directory / MODEL_FILE, "wb") as handle:
                 pickle.dump(self.model, handle)

@@ -68,3 +68,18 @@ def test_empty_input_and_pickle_round_trip(model):
 def test_needs_two_labels():
     with pytest.raises(ValueError):
         topic_model.train(["a", "b"], ["x", "x"])
+
+
+def test_text_speak_variant_is_learnt():
+    assert topic_model.text_speak("What can you do for your hip?") == "wat can u do 4 ur hip?"
+    assert topic_model.text_speak("hip pain") == ""
+    texts = ["what can you do", "what are you", "tell me about exercises", "which exercises help"]
+    labels = ["capabilities", "capabilities", "exercises", "exercises"]
+    with_variants = topic_model.train(texts, labels, {"text_speak": True})
+    assert with_variants.rank(["wat can u do"])[0][0][0] == "capabilities"
+
+
+def test_no_letters_at_all_is_unclear(model):
+    (ranking,) = model.rank(["???"])
+    scaled = {label: c for label, c in ranking if label in ("causes", "exercises")}
+    assert max(scaled.values()) <= topic_model.DEFAULTS["no_content_scale"]
