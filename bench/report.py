@@ -51,7 +51,7 @@ def headline(results: dict) -> str:
     """The few figures the README quotes (tests/test_readme_figures.py checks them)."""
     pairs = {p["users"]: p for p in load_pairs(results)}
     rss = results["rss_mb"]
-    lines = ["<!-- bench figures: generated from bench/results.json by bench/report.py -->"]
+    lines = [MARKER]
     if 1 in pairs:
         lines.append(
             f"- Single patient p50 {pairs[1]['ours']['p50']:.0f} ms against {pairs[1]['bare']['p50']:.0f} ms "
@@ -71,6 +71,22 @@ def headline(results: dict) -> str:
     )
     lines.append(first_run_line(results.get("first_run")))
     return "\n".join(lines)
+
+
+MARKER = "<!-- bench figures: generated from bench/results.json by bench/report.py -->"
+
+
+def replace_block(text: str, block: str) -> str:
+    """``text`` (the README) with its bench block (the marker line and the "- " lines right
+    after it) replaced by ``block``; unchanged when it has no marker."""
+    lines = text.split("\n")
+    if MARKER not in lines:
+        return text
+    start = lines.index(MARKER)
+    end = start + 1
+    while end < len(lines) and lines[end].startswith("- "):
+        end += 1
+    return "\n".join(lines[:start] + block.split("\n") + lines[end:])
 
 
 def first_run_line(record: Optional[dict]) -> str:

@@ -275,7 +275,11 @@ def write_report(results: dict) -> None:
     if before.exists():
         results["profile_before"] = json.loads(before.read_text())
     (BENCH / "report.md").write_text(report.render(results))
-    print(report.headline(results))
+    block = report.headline(results)
+    readme = ROOT / "README.md"
+    if readme.exists():
+        readme.write_text(report.replace_block(readme.read_text(), block))
+    print(block)
 
 
 def main() -> int:
