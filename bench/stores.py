@@ -68,8 +68,9 @@ def seed_sqlite(db: Path, template: List[Row], n: int) -> None:
 class Postgres:
     """A throw-away PostgreSQL cluster for the bench (initdb, start, stop, remove)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, port: int = PG_PORT) -> None:
         self.root = root
+        self.port = port
         self.data = root / "data"
         self.bin = self._bindir()
 
@@ -101,31 +102,31 @@ class Postgres:
             "-l",
             str(self.root / "pg.log"),
             "-o",
-            f"-p {PG_PORT} -k {self.root} -c listen_addresses='' -c fsync=on",
+            f"-p {self.port} -k {self.root} -c listen_addresses='' -c fsync=on",
             "start",
         )
-        self._run("createdb", "-h", str(self.root), "-p", str(PG_PORT), "-U", "rasa", "rasa")
+        self._run("createdb", "-h", str(self.root), "-p", str(self.port), "-U", "rasa", "rasa")
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
             self._run("pg_ctl", "-D", str(self.data), "-w", "-m", "fast", "stop")
 
     def create_database(self, name: str) -> None:
-        self._run("createdb", "-h", str(self.root), "-p", str(PG_PORT), "-U", "rasa", name)
+        self._run("createdb", "-h", str(self.root), "-p", str(self.port), "-U", "rasa", name)
 
     def endpoints(self, path: Path, db: str = "rasa") -> Path:
         """endpoints.yml for the assistant on this instance (the production store class)."""
         path.write_text(
             "action_endpoint:\n  url: ${ACTION_SERVER_URL}\n"
             "tracker_store:\n  type: deploy.tracker_store.ResilientSQLTrackerStore\n  dialect: postgresql\n"
-            f"  url: {self.root}\n  port: {PG_PORT}\n  db: {db}\n  username: rasa\n  password: ''\n"
+            f"  url: {self.root}\n  port: {self.port}\n  db: {db}\n  username: rasa\n  password: ''\n"
         )
         return path
 
     def connect(self):
         import psycopg2
 
-        return psycopg2.connect(host=str(self.root), port=PG_PORT, user="rasa", dbname="rasa")
+        return psycopg2.connect(host=str(self.root), port=self.port, user="rasa", dbname="rasa")
 
     def seed(self, template: List[Row], n: int) -> None:
         """COPY ``n`` conversations in (fast, one transaction), then ANALYZE."""
