@@ -12,7 +12,9 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 SPACY_MODEL := models/spacy/meta.json
 MODEL := models/gluteus-assistant.tar.gz
-TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) content/lexicon.yml
+# the trainable components' code counts too: a change to how the topic head learns retrains
+TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) content/lexicon.yml \
+  $(wildcard components/*.py) assistant/topic_model.py
 
 .PHONY: help venv spacy-model train run stop test test-unit test-data test-stories test-security \
         evaluate validate-content clean
