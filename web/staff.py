@@ -35,11 +35,7 @@ module only decides who may see them and for which period.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import html
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
@@ -47,23 +43,21 @@ from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import parse_qsl
 
+from staff_auth import COOKIE, FAILURE_LIMIT, SESSION_SECONDS, FailureLimiter, StaffAuth  # noqa: F401
+from staff_html import signin_page, with_staff_bar
+
 logger = logging.getLogger(__name__)
 
 PAGE = "/staff/insights"
 CSV = "/staff/insights.csv"
 SIGNIN = "/staff/signin"
 SIGNOUT = "/staff/signout"
-COOKIE = "staff_session"
-SESSION_SECONDS = 8 * 3600  # a working day; then the form asks again
 MIN_TOKEN_LENGTH = 16
 MAX_FORM_BYTES = 2048
 DEFAULT_DAYS = 30
 MAX_DAYS = 3660
 FIRST_DAY = date(2000, 1, 1)
-FAILURE_LIMIT = 10
-FAILURE_WINDOW = 300.0
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = ROOT / "web" / "templates" / "staff-signin.html"
 
 Headers = List[Tuple[str, str]]
 
@@ -138,80 +132,6 @@ def parse_period(query: str, today: date, zone: tzinfo = timezone.utc) -> Period
     return Period(first, last, zone)
 
 
-# --------------------------------------------------------------------------- authentication
-def _digest(value: str) -> bytes:
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
-
-
-class StaffAuth:
-    """Checks the token (Bearer header or sign-in form) and the session cookie."""
-
-    def __init__(self, token: str) -> None:
-        self._token_digest = _digest(token)
-        self._key = hashlib.sha256(b"staff-session\0" + token.encode("utf-8")).digest()
-
-    def token_matches(self, given: str) -> bool:
-        return hmac.compare_digest(_digest(given), self._token_digest)
-
-    def bearer(self, header: Optional[str]) -> Optional[bool]:
-        """None without an Authorization header, else whether it carries the token."""
-        if not header:
-            return None
-        scheme, _, value = header.strip().partition(" ")
-        return scheme.lower() == "bearer" and self.token_matches(value.strip())
-
-    def _mac(self, expires: int) -> str:
-        return hmac.new(self._key, f"staff:{expires}".encode(), hashlib.sha256).hexdigest()
-
-    def session_value(self, now: float) -> str:
-        expires = int(now) + SESSION_SECONDS
-        return f"{expires}.{self._mac(expires)}"
-
-    def session_ok(self, cookie_header: Optional[str], now: float) -> bool:
-        value = read_cookie(cookie_header, COOKIE)
-        if not value:
-            return False
-        expires, _, mac = value.partition(".")
-        if not expires.isdecimal() or not expires.isascii() or len(expires) > 12:
-            return False
-        return hmac.compare_digest(mac.encode(), self._mac(int(expires)).encode()) and int(expires) > now
-
-
-def read_cookie(header: Optional[str], name: str) -> str:
-    """One cookie's value from a Cookie header (no SimpleCookie: it drops the whole header
-    on one malformed pair, which would sign a staff member out over another site's cookie)."""
-    for part in (header or "").split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == name:
-            return value.strip()
-    return ""
-
-
-class FailureLimiter:
-    """At most FAILURE_LIMIT wrong tokens per client address in FAILURE_WINDOW seconds."""
-
-    def __init__(self, limit: int = FAILURE_LIMIT, window: float = FAILURE_WINDOW) -> None:
-        self.limit, self.window = limit, window
-        self._seen: Dict[str, List[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, client: str, now: float) -> List[float]:
-        kept = [t for t in self._seen.get(client, []) if now - t < self.window]
-        if kept:
-            self._seen[client] = kept
-        else:
-            self._seen.pop(client, None)
-        return kept
-
-    def blocked(self, client: str, now: float) -> bool:
-        with self._lock:
-            return len(self._recent(client, now)) >= self.limit
-
-    def failed(self, client: str, now: float) -> None:
-        with self._lock:
-            self._seen[client] = self._recent(client, now) + [now]
-
-
 # --------------------------------------------------------------------------- responses
 @dataclass
 class Reply:
@@ -223,16 +143,6 @@ class Reply:
 
 def _text(status: int, message: str, headers: Optional[Headers] = None) -> Reply:
     return Reply(status, (message + "\n").encode("utf-8"), headers=headers or [])
-
-
-def signin_page(message: str = "", period_query: str = "") -> bytes:
-    """The sign-in form (also the body of a 401 for a browser)."""
-    text = TEMPLATE.read_text(encoding="utf-8")
-    notice = f'<p class="staff-error" role="alert" id="signin-error">{html.escape(message)}</p>' if message else ""
-    text = text.replace("{{notice}}", notice)
-    text = text.replace("{{described}}", ' aria-describedby="signin-error"' if message else "")
-    text = text.replace("{{period}}", html.escape(period_query, quote=True))
-    return text.encode("utf-8")
 
 
 @dataclass
@@ -260,7 +170,8 @@ class Insights:
 
     def html(self, period: Period) -> bytes:
         mod = self._module()
-        return mod.render_html(mod.load_summary(self.db_url, period.start, period.end)).encode("utf-8")
+        page = mod.render_html(mod.load_summary(self.db_url, period.start, period.end))
+        return with_staff_bar(page, period.first, period.last).encode("utf-8")
 
     def csv(self, period: Period) -> bytes:
         mod = self._module()

@@ -120,13 +120,18 @@ EMERGENCY = Step(
     "emergency",
     ("bladder_bowel", "saddle_numbness"),
 )
+FRACTURE = Step(
+    "my hip is so painful I can't put any weight on it after a fall {m}", "red_flag", "emergency", ("fracture",)
+)
 URGENT = Step("I have a high fever and my hip is hot and red {m}", "red_flag", "urgent", ("infection",))
-UNSURE = Step("what about it {m}", "clarify", "none")
+# The one message without the marker: an unknown word tips this vague one into a topic.
+# It is the conversation tests' own "did you mean" example (tests/test_stories.yml).
+UNSURE = Step("what about it", "clarify", "none")
 WEATHER = Step("what's the weather like tomorrow {m}", "out_of_scope", "none")
 HELLO = Step("hello {m}", "greet", "none")
 
 # Sizes chosen so that some cells reach 5 (shown exactly) and others stay under 5
-# ("fewer than 5"): see EXPECTED in test_staff_page.py.
+# ("fewer than 5"): test_staff_page.EXPECTED lists what each one must show.
 PLAN: Tuple[Conversation, ...] = (
     Conversation("widget", "rest", (HELLO, EXERCISES, MORE, SECOND)),
     Conversation("widget", "rest", (EXERCISES, MORE, SECOND)),
@@ -140,6 +145,9 @@ PLAN: Tuple[Conversation, ...] = (
     Conversation("kiosk", "rest", (WEATHER, UNSURE)),
     Conversation("widget", "rest", (EMERGENCY, WEATHER)),
     Conversation("widget", "socketio", (EMERGENCY, URGENT)),
+    Conversation("widget", "rest", (FRACTURE, URGENT)),
+    Conversation("widget", "socketio", (URGENT, FRACTURE)),
+    Conversation("widget", "rest", (URGENT, EXERCISES, MORE)),
 )
 
 
@@ -170,6 +178,7 @@ RANK = {"none": 0, "routine": 1, "urgent": 2, "emergency": 3}
 def check_turn(conv: Conversation, step: Step, messages: List[dict]) -> None:
     got = customs(messages)
     assert got, f"no contract payload for {step.text!r} ({conv.transport}, {conv.client}): {messages}"
+    assert not any("check" in c for c in got), f"{step.text!r} drew a check question: {got}"
     topics = [c.get("topic") for c in got]
     assert step.topic in topics, f"{step.text!r} ({conv.transport}) answered {topics}, the plan says {step.topic}"
     if step.escalation:
