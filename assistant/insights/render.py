@@ -25,6 +25,8 @@ TIER_LABELS = {"emergency": "Emergency", "urgent": "Urgent", "crisis": "Crisis (
 
 def _table(caption: str, head: Sequence[str], rows: Iterable[Sequence[object]], css: str = "") -> str:
     cls = f' class="{css}"' if css else ""
+    if "scroll" in css.split():  # a scrolling table must take keyboard focus (axe: scrollable-region-focusable)
+        cls += ' tabindex="0"'
     out = [f"<table{cls}><caption>{escape(caption)}</caption><thead><tr>"]
     out += [f'<th scope="col">{escape(h)}</th>' for h in head]
     out.append("</tr></thead><tbody>")
