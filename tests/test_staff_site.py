@@ -177,3 +177,16 @@ def test_period_days_are_the_clinics_days_across_a_clock_change():
     assert p.start.isoformat() == "2026-10-24T00:00:00+01:00"
     assert p.end.isoformat() == "2026-10-26T00:00:00+00:00"
     assert p.end.timestamp() - p.start.timestamp() == 49 * 3600
+
+
+def test_staff_bar_goes_into_the_page():
+    from staff_html import with_staff_bar
+
+    page = "<!doctype html><html><head><title>t</title></head><body><h1>Clinic insights</h1></body></html>"
+    out = with_staff_bar(page, date(2026, 11, 3), date(2026, 12, 2))
+    assert out.index("</head>") > out.index('href="/static/staff.css"')
+    assert out.index('<nav class="staff-bar"') < out.index("<h1>")
+    assert 'value="2026-11-03"' in out and 'value="2026-12-02"' in out
+    assert "/staff/insights.csv?since=2026-11-03&amp;until=2026-12-02" in out
+    assert 'action="/staff/signout"' in out and "<script" not in out and " style=" not in out
+    assert with_staff_bar("no body here", TODAY, TODAY) == "no body here"

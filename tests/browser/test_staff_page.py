@@ -380,6 +380,15 @@ def test_signed_in_page_in_chromium(staff_stack, traffic, new_page, no_page_prob
     reached = focus_walk(page)
     assert len(reached) >= interactive > 0, f"Tab reached {len(reached)} of {interactive} controls"
 
+    # the period chooser, then sign-out: the cookie goes and the page is refused again
+    page.get_by_label("From").fill("2026-01-01")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url(re.compile(r"since=2026-01-01&until="))
+    expect(page.locator("h1")).to_contain_text("Clinic insights")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("Staff token")).to_be_visible()
+    assert page.context.cookies() == []
+
 
 def test_page_at_320_px(staff_stack, traffic, new_page, no_page_problems):
     page = new_page(320, 640)
