@@ -298,7 +298,14 @@ def _training_goal(seconds: Optional[float]) -> str:
 def _first_run_goal(record: Optional[dict]) -> str:
     if not record or not record.get("answered"):
         return "- First `make run` answers within 6 minutes: " + ("not measured." if not record else "**NOT met**.")
-    return f"- First `make run` {record['seconds']:.0f} s (goal ≤ 360 s): {met(record['seconds'] <= 360)}."
+    spent = {k: v for k, v in record["phases_s"].items() if v is not None}
+    top = max(spent, key=spent.get)
+    load = record.get("load_at_start", {}).get("loadavg_1min")
+    return (
+        f"- First `make run` {record['seconds']:.0f} s (goal ≤ 360 s): {met(record['seconds'] <= 360)}. "
+        f"Most of it: {top} {spent[top]:.0f} s ({100 * spent[top] / record['seconds']:.0f} %); "
+        f"1-minute load average {fmt(load, 1)} at its start (`make bench-first-run`, commit {record['commit']})."
+    )
 
 
 def _first_run_cell(record: Optional[dict]) -> str:
