@@ -190,3 +190,18 @@ def test_staff_bar_goes_into_the_page():
     assert "/staff/insights.csv?since=2026-11-03&amp;until=2026-12-02" in out
     assert 'action="/staff/signout"' in out and "<script" not in out and " style=" not in out
     assert with_staff_bar("no body here", TODAY, TODAY) == "no body here"
+
+
+def test_the_store_is_found_as_everywhere_else(monkeypatch, tmp_path):
+    monkeypatch.delenv("TRACKER_DB_URL", raising=False)
+    monkeypatch.setenv("TRACKER_DB", str(tmp_path / "tracker.db"))
+    on = staff.staff_site_from_env({"STAFF_TOKEN": TOKEN}, Path("endpoints.yml"))  # endpoints.yml: ${TRACKER_DB}
+    assert on.enabled and on.insights.db_url == f"sqlite:///{tmp_path / 'tracker.db'}"
+    monkeypatch.setenv("TRACKER_DB_URL", "postgresql://rasa:secret@db.example:5432/rasa")
+    on = staff.staff_site_from_env({"STAFF_TOKEN": TOKEN}, Path("endpoints.yml"))
+    assert on.insights.db_url == "postgresql://rasa:secret@db.example:5432/rasa"
+    monkeypatch.delenv("TRACKER_DB_URL")
+    with pytest.raises(staff.ConfigError):  # an endpoints file without an SQL store stops the start
+        bad = tmp_path / "endpoints.yml"
+        bad.write_text("tracker_store:\n  type: redis\n")
+        staff.staff_site_from_env({"STAFF_TOKEN": TOKEN}, bad)

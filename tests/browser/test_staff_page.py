@@ -73,6 +73,10 @@ def test_refused_without_the_right_token(staff_stack, traffic):
         assert fetch(base + path + "?token=" + staff_stack.token)[0] == 401
     status, headers, body = fetch(base + PAGE)
     assert headers["Content-Type"].startswith("text/html") and 'name="token"' in body and "<svg" not in body
+    assert headers["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert fetch(base + PAGE, method="HEAD")[0] == 401
+    status, headers, body = fetch(base + PAGE, token=staff_stack.token, method="HEAD")
+    assert status == 200 and body == "" and headers["Cache-Control"] == "no-store"
 
 
 def test_bad_periods_are_400(staff_stack):
