@@ -4,6 +4,8 @@
 #   make browser-deps   Debian Chromium + ChromeDriver (if missing) and the Python axe-core
 #                       wrapper, so a fresh machine can run the browser tests
 #   make test-browser   the browser tests (headless Chromium, real Rasa + action servers)
+#   make test-staff     only the staff insights page (its own stack on 5305/5355/8380;
+#                       part of test-browser too)
 #   make web-vendor     refresh web/static/vendor/ from the npm registry (pinned in
 #                       web/package.json); the vendored files are committed, so neither
 #                       `make run` nor the tests need npm
@@ -20,7 +22,7 @@ RASA_WEBCHAT := rasa-webchat@1.0.1
 RASA_WEBCHAT_INTEGRITY := sha512-Ld1zVJvTAaTrs6A5p8t70agNNrKYRyXlvqXZRgBoDvKKUXbA0jhJKECi5bdPGlaR6jsmqWtVylHS+YqIqo0x8w==
 WEBCHAT_DIR := tests/browser/site/vendor
 
-.PHONY: browser-deps test-browser web-vendor web-dev lint-js web-node-modules
+.PHONY: browser-deps test-browser test-staff web-vendor web-dev lint-js web-node-modules
 
 browser-deps: venv ## install Chromium (Debian) and axe-core for the browser tests
 	@if [ ! -x $(CHROMIUM) ] || [ ! -x /usr/bin/chromedriver ]; then \
@@ -35,6 +37,10 @@ browser-deps: venv ## install Chromium (Debian) and axe-core for the browser tes
 
 test-browser: browser-deps train ## browser tests of the widget and kiosk (headless Chromium)
 	$(PY) -m pytest tests/browser -q -p no:cacheprovider
+
+test-staff: browser-deps train ## the staff insights page end to end: REST + socket.io in, exact counts, privacy, Chromium
+	$(PY) -m pytest tests/test_staff_site.py -q -p no:cacheprovider
+	$(PY) -m pytest tests/browser/test_staff_page.py -q -p no:cacheprovider
 
 web-vendor: web-node-modules ## re-vendor socket.io-client (web/static/vendor) and rasa-webchat (browser tests)
 	cp web/node_modules/socket.io-client/dist/socket.io.min.js web/static/vendor/
