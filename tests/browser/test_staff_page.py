@@ -404,3 +404,28 @@ def test_page_at_320_px(staff_stack, traffic, new_page, no_page_problems):
     assert width <= 320, f"the page scrolls sideways at 320 px ({width} px wide)"
     bad = axe_scan(page, no_page_problems)
     assert not bad, "insights page at 320 px:\n" + describe(bad)
+
+
+# ----------------------------------------------------------------------------- retention (last)
+def test_what_retention_deleted_is_gone_from_the_figures(staff_stack, traffic):
+    """Runs last in this module: it deletes every conversation of the stack."""
+    import subprocess
+    import sys
+
+    from staff_traffic import RUN_DIR
+
+    db = f"sqlite:///{RUN_DIR / 'tracker.db'}"
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "retention.py"), "--days", "0", "--no-logs", "--db-url", db],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0 and f"deleted {len(traffic.senders)} conversation(s)" in out.stdout, (
+        out.stdout + out.stderr
+    )
+    cells = csv_cells(fetch(staff_stack.web_url + CSV, token=staff_stack.token)[2])
+    assert cells[("overview", "conversations")] == F and cells[("overview", "messages")] == F
+    assert [k for s, k in cells if s in ("topics", "flags", "clarify_offered")] == []
+    assert cells[("escalations", "emergency")] == F and cells[("follow_ups", "tell_me_more")] == F
