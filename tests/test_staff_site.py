@@ -205,3 +205,21 @@ def test_the_store_is_found_as_everywhere_else(monkeypatch, tmp_path):
         bad = tmp_path / "endpoints.yml"
         bad.write_text("tracker_store:\n  type: redis\n")
         staff.staff_site_from_env({"STAFF_TOKEN": TOKEN}, bad)
+
+
+@pytest.mark.parametrize(
+    "period,location",
+    [
+        ("days=7", "/staff/insights?days=7"),
+        ("days=%0d%0aSet-Cookie:%20x=1", "/staff/insights"),
+        ("days=&since=2026-11-01&until=", "/staff/insights?since=2026-11-01"),
+        ("days=7&next=https://evil.example", "/staff/insights"),
+    ],
+)
+def test_signin_redirect_carries_only_a_rebuilt_period(period, location):
+    from urllib.parse import quote
+
+    form = f"token={TOKEN}&period={quote(period)}".encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Content-Length": str(len(form))}
+    reply = site().post("/staff/signin", headers, lambda n: form[:n], "c")
+    assert reply.status == 303 and dict(reply.headers)["Location"] == location

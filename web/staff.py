@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from staff_auth import COOKIE, FAILURE_LIMIT, SESSION_SECONDS, FailureLimiter, StaffAuth  # noqa: F401
 from staff_html import signin_page, with_staff_bar
@@ -130,6 +130,16 @@ def parse_period(query: str, today: date, zone: tzinfo = timezone.utc) -> Period
     if first < FIRST_DAY or (last - first).days >= MAX_DAYS:
         raise PeriodError(f"the period must start in {FIRST_DAY.year} or later and be at most {MAX_DAYS} days")
     return Period(first, last, zone)
+
+
+def canonical_query(query: str) -> str:
+    """A valid period query rebuilt from its parsed values ("" if it is not valid), so the
+    sign-in's redirect never carries anything the client made up (a CR/LF, another key)."""
+    try:
+        parse_period(query, date.today())
+    except PeriodError:
+        return ""
+    return urlencode([(k, v.strip()) for k, v in parse_qsl(query, keep_blank_values=True) if v.strip()])
 
 
 # --------------------------------------------------------------------------- responses
@@ -266,11 +276,7 @@ class StaffSite:
         now = time.time()
         if self.limiter.blocked(client, now):
             return _text(429, "Too many wrong tokens: try again in a few minutes.", [("Retry-After", "300")])
-        period = form.get("period", "")
-        try:
-            parse_period(period, datetime.now(timezone.utc).date())
-        except PeriodError:
-            period = ""
+        period = canonical_query(form.get("period", ""))
         if not self.auth.token_matches(form.get("token", "")):
             self.limiter.failed(client, now)
             body = signin_page("That token is not right.", period)
