@@ -223,3 +223,14 @@ def test_signin_redirect_carries_only_a_rebuilt_period(period, location):
     headers = {"Content-Type": "application/x-www-form-urlencoded", "Content-Length": str(len(form))}
     reply = site().post("/staff/signin", headers, lambda n: form[:n], "c")
     assert reply.status == 303 and dict(reply.headers)["Location"] == location
+
+
+def test_the_failure_memory_is_swept(monkeypatch):
+    from staff_auth import FailureLimiter
+
+    monkeypatch.setattr("staff_auth.MAX_CLIENTS", 3)
+    limiter = FailureLimiter(limit=2, window=10)
+    for i in range(3):
+        limiter.failed(f"10.0.0.{i}", now=0.0)
+    limiter.failed("10.0.0.9", now=100.0)  # the others are stale by now
+    assert set(limiter._seen) == {"10.0.0.9"}

@@ -17,6 +17,7 @@ COOKIE = "staff_session"
 SESSION_SECONDS = 8 * 3600  # a working day; then the form asks again
 FAILURE_LIMIT = 10
 FAILURE_WINDOW = 300.0
+MAX_CLIENTS = 10_000  # addresses remembered at most (then the stale ones are swept)
 
 
 def _digest(value: str) -> bytes:
@@ -89,4 +90,7 @@ class FailureLimiter:
 
     def failed(self, client: str, now: float) -> None:
         with self._lock:
+            if len(self._seen) >= MAX_CLIENTS:  # many addresses guessing: forget the stale ones
+                for other in list(self._seen):
+                    self._recent(other, now)
             self._seen[client] = self._recent(client, now) + [now]
