@@ -31,9 +31,32 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple
 
-from assistant.triage.modifiers import CUE_CATEGORIES, Direction, Modifiers, Status
+from assistant.triage.context_rules import (
+    CUE_SETS,
+    FAMILY,
+    GROUP_OF,
+    HISTORICAL,
+    HYPOTHETICAL,
+    MESSAGE_KEY,
+    MODAL,
+    NEGATED,
+    PRUNINGS,
+    QUESTION,
+    RECENT,
+    SCOPES,
+    SPAN_GROUP,
+    SPECULATION,
+    USED_TO,
+    Edge,
+    default_rules,
+    own_rules,
+    parse_setting,
+    project_callbacks,
+    sentence_callbacks,
+)
+from assistant.triage.modifiers import Modifiers, Status
 from assistant.triage.rules import Concept, ModifierWords, Rules
 
 if TYPE_CHECKING:
@@ -41,229 +64,6 @@ if TYPE_CHECKING:
     from assistant.triage.persons import Persons
 
 logger = logging.getLogger(__name__)
-
-CUE_SETS = ("own", "default", "both")
-SCOPES = ("project", "sentence")
-PRUNINGS = ("category", "shared")
-SPAN_GROUP = "triage_targets"
-_MESSAGE_KEY = "triage_message"  # doc.user_data: the Message the callbacks read
-Edge = Tuple[str, Tuple[int, int]]  # (category, modifier span) of one ConText edge
-
-NEGATED = "NEGATED_EXISTENCE"
-NEGATION_END = "NEGATION_END"
-HYPOTHETICAL = "HYPOTHETICAL"
-QUESTION = "HYPOTHETICAL_QUESTION"
-MODAL = "MODAL"
-SPECULATION = "SPECULATION"
-HISTORICAL = "HISTORICAL"
-USED_TO = "HISTORICAL_USED_TO"
-RECENT = "HISTORICAL_RECENT"
-FAMILY = "FAMILY"
-# categories that prune (and, for negation, terminate) each other in one ConText
-GROUP_OF: Dict[str, str] = {NEGATION_END: NEGATED, USED_TO: HISTORICAL}
-
-# the table's cue name -> ConText category (directions come from CUE_CATEGORIES)
-OWN_CATEGORIES: Dict[str, str] = {
-    "negation": NEGATED,
-    "pseudo_negation": NEGATED,
-    "hypothetical_forward": HYPOTHETICAL,
-    "habitual_if": HYPOTHETICAL,
-    "hypothetical_question": QUESTION,
-    "modal": MODAL,
-    "speculation": SPECULATION,
-    "past_time": HISTORICAL,
-    "used_to": USED_TO,
-    "recent_past": RECENT,
-    "family_history": FAMILY,
-}
-# medspacy's packaged categories -> ours
-DEFAULT_CATEGORIES: Dict[str, str] = {
-    "NEGATED_EXISTENCE": NEGATED,
-    "POSSIBLE_EXISTENCE": HYPOTHETICAL,
-    "HYPOTHETICAL": HYPOTHETICAL,
-    "HISTORICAL": HISTORICAL,
-    "FAMILY": FAMILY,
-}
-
-
-def parse_setting(setting: str) -> Tuple[str, str, str]:
-    """``medspacy[:cues[:scope[:pruning]]]`` -> (cues, scope, pruning); a clear error on a bad value."""
-    parts = setting.split(":")
-    defaults = ("own", "project", "category")
-    if parts[0] != "medspacy" or len(parts) > 4:
-        raise ValueError(
-            f"context layer {setting!r}: expected 'own' or "
-            "'medspacy[:own|default|both[:project|sentence[:category|shared]]]'"
-        )
-    cues, scope, pruning = (parts[1:] + list(defaults[len(parts) - 1 :]))[:3]
-    if cues not in CUE_SETS or scope not in SCOPES or pruning not in PRUNINGS:
-        raise ValueError(
-            f"context layer {setting!r}: cues one of {CUE_SETS}, scope one of {SCOPES}, pruning one of {PRUNINGS}"
-        )
-    return cues, scope, pruning
-
-
-# ---------------------------------------------------------------------- scope callbacks
-def _message(target: Any) -> "Message":
-    return target.doc.user_data[_MESSAGE_KEY]
-
-
-def _same_clause(target: Any, modifier: Any) -> bool:
-    clause_of = _message(target).clause_of
-    return clause_of[modifier.start] == clause_of[target.start]
-
-
-def _same_sentence(target: Any, modifier: Any) -> bool:
-    sent_of = _message(target).sent_of
-    return sent_of[modifier.start] == sent_of[target.start]
-
-
-def _before_in_clause(target: Any, modifier: Any, _between: Any) -> bool:
-    """FORWARD cues reach to the end of the clause ("if", "what if", "used to")."""
-    return modifier.start <= target.start and _same_clause(target, modifier)
-
-
-def _in_clause(target: Any, modifier: Any, _between: Any) -> bool:
-    return _same_clause(target, modifier)
-
-
-def _in_sentence(target: Any, modifier: Any, _between: Any) -> bool:
-    return _same_sentence(target, modifier)
-
-
-def _in_question_clause(target: Any, modifier: Any, _between: Any) -> bool:
-    """ "can X cause", "is X a sign of": anywhere in the clause of a question sentence."""
-    message = _message(target)
-    return _same_clause(target, modifier) and message.sent_of[target.start] in message.doc.user_data["questions"]
-
-
-def _negation_scope(words: ModifierWords) -> Callable[[Any, Any, Any], bool]:
-    """The project's negation reach: same clause; walking back from the target only through
-    connectors, other concept mentions ("no fever, chills or sweats") and up to ``window``
-    filler tokens; a scope ender or a punctuation mark that is no connector ends it."""
-
-    def modifies(target: Any, modifier: Any, _between: Any) -> bool:
-        if modifier.start > target.start or not _same_clause(target, modifier):
-            return False
-        message = _message(target)
-        filler = 0
-        for index in range(target.start - 1, modifier.end - 1, -1):
-            norm = message.norms[index]
-            if norm in words.negation_enders:
-                return False
-            if message.doc[index].is_punct and norm not in words.negation_connectors:
-                return False
-            if norm not in words.negation_connectors and index not in message.concept_tokens:
-                filler += 1
-                if filler > words.negation_window:
-                    return False
-        return True
-
-    return modifies
-
-
-def _modal_scope(words: ModifierWords) -> Callable[[Any, Any, Any], bool]:
-    """A modal just before the mention, past the modal skip words ("I might (suddenly) fall")."""
-
-    def modifies(target: Any, modifier: Any, _between: Any) -> bool:
-        if modifier.start > target.start or not _same_clause(target, modifier):
-            return False
-        norms = _message(target).norms
-        return all(norms[index] in words.modal_skip for index in range(modifier.end, target.start))
-
-    return modifies
-
-
-def _past_scope(words: ModifierWords) -> Callable[[Any, Any, Any], bool]:
-    """A time cue dates its own clause, the clause after a short fronted adverbial ("Years
-    ago, I had ..."), and the clause before a time clause ("... when he was 90")."""
-
-    def modifies(target: Any, modifier: Any, _between: Any) -> bool:
-        message = _message(target)
-        if message.sent_of[modifier.start] != message.sent_of[target.start]:
-            return False
-        cue_clause, clause = message.clause_of[modifier.start], message.clause_of[target.start]
-        if cue_clause == clause:
-            return True
-        cue_start, cue_end = message.segments.clause_spans[cue_clause]
-        if cue_end - cue_start <= 5 and clause == cue_clause + 1:
-            return True
-        return clause == cue_clause - 1 and (
-            modifier.start <= cue_start + 1 or message.norms[cue_start] in words.time_clause_starters
-        )
-
-    return modifies
-
-
-def _project_callbacks(words: ModifierWords) -> Dict[str, Callable[[Any, Any, Any], bool]]:
-    past = _past_scope(words)
-    return {
-        NEGATED: _negation_scope(words),
-        HYPOTHETICAL: _before_in_clause,
-        QUESTION: _in_question_clause,
-        MODAL: _modal_scope(words),
-        SPECULATION: _before_in_clause,
-        HISTORICAL: past,
-        RECENT: past,
-        USED_TO: _before_in_clause,
-        FAMILY: _in_sentence,
-    }
-
-
-def _sentence_callbacks() -> Dict[str, Callable[[Any, Any, Any], bool]]:
-    """Plain ConText reach (the sentence, as the message's sentences split it), except the
-    question cues, which only mean something in a question."""
-    return {category: _in_sentence for category in (NEGATED, HYPOTHETICAL, MODAL, SPECULATION, HISTORICAL, RECENT, USED_TO, FAMILY)} | {
-        QUESTION: lambda target, modifier, between: _in_sentence(target, modifier, between)
-        and _message(target).sent_of[target.start] in target.doc.user_data["questions"]
-    }
-
-
-# ---------------------------------------------------------------------- rules
-def own_rules(rules: Rules, callbacks: Dict[str, Callable[[Any, Any, Any], bool]]) -> List[Any]:
-    """The table's cues as ConTextRules: one rule per compiled NORM pattern of a cue."""
-    from medspacy.context import ConTextRule
-
-    out: List[Any] = []
-    for name, category in OWN_CATEGORIES.items():
-        if name not in rules.concepts:
-            continue
-        _, direction = CUE_CATEGORIES[name]
-        for pattern in rules.matcher.get(name)[1]:
-            out.append(
-                ConTextRule(
-                    literal=name,
-                    category=category,
-                    pattern=pattern,
-                    direction=direction.name,
-                    on_modifies=None if direction is Direction.PSEUDO else callbacks.get(category),
-                    terminated_by={NEGATION_END} if category == NEGATED else None,
-                )
-            )
-    # TERMINATE for negation only: "no fever but my leg is numb" ("but" would otherwise cut
-    # every category's scope, as ConText's TERMINATE direction does)
-    for word in sorted(rules.modifier_words.negation_enders):
-        out.append(ConTextRule(literal=word, category=NEGATION_END, pattern=[{"NORM": word}], direction="PSEUDO"))
-    return out
-
-
-def default_rules(callbacks: Dict[str, Callable[[Any, Any, Any], bool]]) -> List[Any]:
-    """medspacy's packaged English ConText rules, their categories mapped to ours."""
-    from medspacy.context import ConText, ConTextRule
-
-    import spacy
-
-    probe = ConText(spacy.blank("en"), rules=None)
-    out: List[Any] = []
-    for rule in ConTextRule.from_json(probe.DEFAULT_RULES_FILEPATH):
-        category = DEFAULT_CATEGORIES.get(rule.category.upper())
-        if category is None:
-            continue
-        rule.category = category
-        if rule.direction not in ("TERMINATE", "PSEUDO"):
-            rule.on_modifies = callbacks.get(category)
-        out.append(rule)
-    return out
 
 
 class MedspacyContext:
@@ -282,7 +82,7 @@ class MedspacyContext:
         if cues not in CUE_SETS or scope not in SCOPES or pruning not in PRUNINGS:
             raise ValueError(f"cues one of {CUE_SETS}, scope one of {SCOPES}, pruning one of {PRUNINGS}")
         self.cues, self.scope, self.pruning = cues, scope, pruning
-        callbacks = _project_callbacks(rules.modifier_words) if scope == "project" else _sentence_callbacks()
+        callbacks = project_callbacks(rules.modifier_words) if scope == "project" else sentence_callbacks()
         selected: List[Any] = []
         if cues in ("own", "both"):
             selected += own_rules(rules, callbacks)
@@ -322,7 +122,9 @@ class MedspacyContext:
         """What the engine calls instead of ``Modifiers(...)``."""
         return MedspacyModifiers(message, persons, questions, words, self)
 
-    def edges(self, message: "Message", questions: Set[int]) -> Tuple[Dict[Tuple[int, int, str], List[Edge]], List[Any]]:
+    def edges(
+        self, message: "Message", questions: Set[int]
+    ) -> Tuple[Dict[Tuple[int, int, str], List[Edge]], List[Any]]:
         """Run ConText over the chunk: (start, end, concept) -> the (category, cue span) of
         each modifier of it, and every modifier found (for negations inside a mention, which
         ConText leaves alone)."""
@@ -341,7 +143,7 @@ class MedspacyContext:
         for index, token in enumerate(doc):
             token.is_sent_start = index == 0 or sent_of[index] != sent_of[index - 1]
         with self._lock:
-            doc.user_data[_MESSAGE_KEY] = message
+            doc.user_data[MESSAGE_KEY] = message
             doc.user_data["questions"] = questions
             doc.spans[SPAN_GROUP] = targets
             try:
@@ -353,7 +155,7 @@ class MedspacyContext:
                             (modifier.category, modifier.modifier_span)
                         )
             finally:
-                doc.user_data.pop(_MESSAGE_KEY, None)
+                doc.user_data.pop(MESSAGE_KEY, None)
         return edges, modifiers
 
 
@@ -456,7 +258,11 @@ class MedspacyModifiers(Modifiers):
         # a carer describing the patient: the same (non-self) person has symptoms now
         for name, mentions in self.message.mentions.items():
             concept = self.message.concepts[name]
-            if concept.kind not in ("symptom", "context") or name == mention.concept or name not in self.words.carer_evidence:
+            if (
+                concept.kind not in ("symptom", "context")
+                or name == mention.concept
+                or name not in self.words.carer_evidence
+            ):
                 continue
             if any(other.status is Status.AFFIRMED and other.experiencer != "self" for other in mentions):
                 return False

@@ -73,6 +73,22 @@ def test_same_results_as_the_own_layer_on_the_dev_set(layers):
     assert not differ, f"{len(differ)} dev cases differ, first: {differ[:3]}"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "if I fell and couldn't stand up, what would that mean",
+        "what if my legs went numb and I couldn't wee",
+        "if I cough, I leak urine",
+        "my mum had bone cancer but i want to know about stretches for my hip",
+        "i had a temperature months ago, fine now, what helps a sore bum muscle?",
+        "nothing wrong with my waterworks, my glute just hurts when i climb stairs, why?",
+    ],
+)
+def test_same_reading_as_the_own_layer(layers, text):
+    own, medspacy = (triage.assess(text) for triage in layers)
+    assert (own.tier, own.flags, own.hypothetical) == (medspacy.tier, medspacy.flags, medspacy.hypothetical)
+
+
 def test_works_without_a_sentencizer(layers):
     import spacy
 
