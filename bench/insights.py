@@ -72,7 +72,8 @@ def _proc_cpu(pid: int, children: bool = False) -> float:
     """CPU seconds of a process (with children: of its reaped children) from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
-    used = (int(fields[13]) + int(fields[14])) if not children else (int(fields[15]) + int(fields[16]))
+    # after the command: state, ppid, ...; utime and stime are fields 14-15, cutime and cstime 16-17
+    used = (int(fields[11]) + int(fields[12])) if not children else (int(fields[13]) + int(fields[14]))
     return used / ticks
 
 
@@ -89,6 +90,19 @@ def postgres_cpu(pg: Postgres) -> float:
         except (OSError, ValueError, IndexError):
             continue
     return total
+
+
+def start_postgres(pg: Postgres, reuse: bool) -> bool:
+    """Start the bench's PostgreSQL; with ``reuse``, on the data of the last run if it is
+    there (True when it still has to be filled)."""
+    if reuse and (pg.data / "PG_VERSION").exists():
+        pg._run(
+            "pg_ctl", "-D", str(pg.data), "-w", "-l", str(pg.root / "pg.log"),
+            "-o", f"-p {pg.port} -k {pg.root} -c listen_addresses=''", "start",
+        )  # fmt: skip
+        return False
+    pg.start()
+    return True
 
 
 def time_summary(url, runs: int, days: int, server_cpu=None) -> Dict[str, object]:
@@ -120,6 +134,35 @@ def time_summary(url, runs: int, days: int, server_cpu=None) -> Dict[str, object
         "conversations": str(summary.conversations),
         "messages": str(summary.messages),
     }
+
+
+def _cpu(t: Dict[str, object]) -> str:
+    server = [float(x) for x in t.get("server_cpu_seconds") or []]  # type: ignore[union-attr]
+    if server:
+        return f"{statistics.median(server):.1f} s CPU in the database server"
+    client = [float(x) for x in t.get("client_cpu_seconds") or []]  # type: ignore[union-attr]
+    return f"{statistics.median(client):.1f} s CPU"
+
+
+def headline(report: Dict[str, object]) -> str:
+    """The figures README.md and docs/insights.md quote (tests/test_insights.py checks)."""
+    timings: Dict[str, Dict[str, object]] = report["timings"]  # type: ignore[assignment]
+    fill = report.get("sqlite_fill") or report.get("postgres_fill") or {}
+    events = f"{int(fill['events']):,} events, " if fill else ""  # type: ignore[index]
+    parts = []
+    loads: List[float] = []
+    for store, t in timings.items():
+        parts.append(
+            f"{store} {float(t['median_wall_seconds']):.1f} s median wall time "  # type: ignore[arg-type]
+            f"(best {float(t['best_wall_seconds']):.1f} s; {_cpu(t)})"  # type: ignore[arg-type]
+        )
+        loads += [float(x) for x in t["load_average_1min"]]  # type: ignore[union-attr]
+    load = f"{min(loads):.1f}-{max(loads):.1f}" if loads else "n/a"
+    return (
+        f"- Insights over {int(report['conversations']):,} generated conversations "  # type: ignore[call-overload]
+        f"({events}{report['days']} days), {report['measured_at']}: " + "; ".join(parts) + ". "
+        f"Load average {load} on the {report['cpus']} cores during the runs (other jobs shared the machine)."
+    )
 
 
 def plot(results: Dict[str, Dict[str, object]]) -> None:
@@ -161,6 +204,9 @@ def main(argv=None) -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     db = WORK / "tracker.db"
     report: Dict[str, object] = {"conversations": args.conversations, "days": args.days, "cpus": os.cpu_count()}
+    if args.reuse and RESULTS.exists():  # the stores of the last run: keep how they were filled
+        last = json.loads(RESULTS.read_text())
+        report.update({k: last[k] for k in ("sqlite_fill", "postgres_fill") if k in last})
     if not (args.reuse and db.exists()):
         report["sqlite_fill"] = fill_sqlite(db, args.conversations, args.days)
         print(f"SQLite: {report['sqlite_fill']}", flush=True)
@@ -170,10 +216,11 @@ def main(argv=None) -> int:
         print(f"SQLite summary: {timings['SQLite']}", flush=True)
     if not args.no_postgres:
         pg = Postgres(WORK / "pg", port=PG_PORT)
-        pg.start()
+        must_fill = start_postgres(pg, args.reuse)
         try:
-            report["postgres_fill"] = fill_postgres(pg, db)
-            print(f"PostgreSQL: {report['postgres_fill']}", flush=True)
+            if must_fill:
+                report["postgres_fill"] = fill_postgres(pg, db)
+                print(f"PostgreSQL: {report['postgres_fill']}", flush=True)
             url = sa.engine.URL.create(
                 "postgresql", username="rasa", database="rasa", query={"host": str(pg.root), "port": str(PG_PORT)}
             )
@@ -192,6 +239,7 @@ def main(argv=None) -> int:
             f"over {t['runs']} runs ({verdict} {LIMIT_SECONDS:.0f} s); load average {t['load_average_1min']}"
         )
     print(f"results: {RESULTS.relative_to(ROOT)}, plot: {PLOT.relative_to(ROOT)}")
+    print("README.md and docs/insights.md quote:\n" + headline(report))
     return 0
 
 

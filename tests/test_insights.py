@@ -178,7 +178,6 @@ def test_no_text_or_sender_id_in_page_csv_text_or_logs(store, caplog, tmp_path, 
     assert (tmp_path / "out.csv").read_text() == render_csv(s)
     for text in outputs:
         assert TEXT_MARKER not in text and SENDER_MARKER not in text
-        assert "hip" not in text.lower().replace("hip drop", "")  # nothing of what was said
     assert any("insights:" in r.getMessage() for r in caplog.records)
 
 
@@ -300,3 +299,14 @@ def test_exact_counts_on_postgresql(postgres):
     assert {r.key: str(r.count) for r in s.flags}["fever_hot_joint"] == "5"
     page, table = render_html(s), render_csv(s)
     assert TEXT_MARKER not in page + table and SENDER_MARKER not in page + table
+
+
+def test_readme_and_docs_quote_the_bench_figures():
+    """The speed figures in README.md and docs/insights.md are the last `make bench-insights` run's."""
+    import json
+
+    from bench.insights import RESULTS, headline
+
+    block = headline(json.loads(RESULTS.read_text()))
+    for doc in ("README.md", "docs/insights.md"):
+        assert block in (ROOT / doc).read_text(), f"{doc}: paste the block `make bench-insights` printed:\n{block}"
