@@ -291,8 +291,8 @@ def summarise_profile(path: Path, top: int = 14) -> dict:
     # Frames under nearly every sample (the server's own wrappers) say nothing: left out.
     inc = [(f, c) for f, c in inclusive.most_common() if not any(s in f for s in skip) and c < 0.9 * total]
     buckets = {
-        label: round(100 * max((c for f, c in inclusive.items() if f.startswith(name)), default=0) / total, 1)
-        for label, name in BUCKETS
+        label: round(100 * max((c for f, c in inclusive.items() if f.startswith(names)), default=0) / total, 1)
+        for label, names in BUCKETS
     }
     return {
         "samples": total,
@@ -302,15 +302,31 @@ def summarise_profile(path: Path, top: int = 14) -> dict:
     }
 
 
-# Where a turn's time goes in Rasa, by the function that owns each step (rasa 3.6 names).
+# Where a turn's time goes in Rasa, by the function that owns each step (rasa 3.6 names, and
+# the project's tracker stores that wrap them: the outermost frame found counts).
 BUCKETS = (
-    ("NLU pipeline (parse_message)", "parse_message (rasa/core/processor.py)"),
-    ("tracker read (tracker store retrieve)", "_retrieve (rasa/core/tracker_store.py)"),
-    ("tracker write (tracker store save)", "save (rasa/core/tracker_store.py)"),
-    ("policies + actions (prediction loop)", "_run_prediction_loop (rasa/core/processor.py)"),
-    ("custom action calls (RemoteAction.run)", "run (rasa/core/actions/action.py)"),
-    ("action response validation (jsonschema)", "_validate_action_result (rasa/core/actions/action.py)"),
-    ("Event subclass walk (all_subclasses)", "all_subclasses (rasa/shared/utils/common.py)"),
+    ("NLU pipeline (parse_message)", ("parse_message (rasa/core/processor.py)",)),
+    (
+        "tracker read (tracker store retrieve)",
+        (
+            "_retrieve (rasa/core/tracker_store.py)",
+            "_retrieve (serving/tracker_cache.py)",
+            "_retrieve (deploy/tracker_store.py)",
+        ),
+    ),
+    (
+        "tracker write (tracker store save)",
+        (
+            "save (rasa/core/tracker_store.py)",
+            "save (serving/tracker_cache.py)",
+            "save (deploy/tracker_store.py)",
+        ),
+    ),
+    ("policies + actions (prediction loop)", ("_run_prediction_loop (rasa/core/processor.py)",)),
+    ("custom action calls (RemoteAction.run)", ("run (rasa/core/actions/action.py)",)),
+    ("action response validation (jsonschema)", ("_validate_action_result (rasa/core/actions/action.py)",)),
+    ("Event subclass walk (all_subclasses)", ("all_subclasses (rasa/shared/utils/common.py)",)),
+    ("past dialogue states (states_for_tracker_history)", ("states_for_tracker_history (",)),
 )
 
 
