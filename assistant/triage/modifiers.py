@@ -44,6 +44,11 @@ class Direction(Enum):
     PSEUDO = "pseudo"
 
 
+# a FORWARD hypothetical cue reaches on over clauses these join (see _forward_scope_start)
+COORDINATORS = frozenset({"and", "or", "&"})
+# ... unless the coordinated clause moves to the present ("last year, and now it's hot")
+PRESENT_WORDS = frozenset({"now", "today", "currently", "recently", "again", "still", "since", "tonight", "lately"})
+
 # cue name -> (the status it gives, its direction)
 CUE_CATEGORIES: Dict[str, Tuple[Status, Direction]] = {
     "negation": (Status.NEGATED, Direction.FORWARD),
@@ -211,8 +216,12 @@ class Modifiers:
     def hypothetical(self, concept: Concept, mention: "Mention") -> bool:
         message = self.message
         clause_start, clause_end = message.segments.clause_spans[mention.clause]
-        # 1. forward cues ("if", "what if", "in case", "when should") to the end of the clause
-        if any(index in self.hypothetical_forward for index in range(clause_start, mention.start + 1)):
+        # 1. forward cues ("if", "what if", "in case", "when should") to the end of the clause,
+        #    and on through clauses joined by "and"/"or" ("if I fell and couldn't stand up,
+        #    what would that mean"); a comma or a new sentence ends it ("if I cough, I leak")
+        if any(
+            index in self.hypothetical_forward for index in range(self._forward_scope_start(mention), mention.start + 1)
+        ):
             return True
         # 2. question cues ("can X cause", "is X a sign of") anywhere in a question clause
         if (
@@ -240,6 +249,24 @@ class Modifiers:
             )
         return False
 
+    def _forward_scope_start(self, mention: "Mention") -> int:
+        """First token a FORWARD hypothetical cue may sit at to reach ``mention``: its
+        clause's start, or an earlier clause's when the clauses between are joined only by
+        a coordinating "and"/"or" (ConText's forward scope, bounded by punctuation)."""
+        message = self.message
+        spans = message.segments.clause_spans
+        clause = mention.clause
+        start = spans[clause][0]
+        while clause - 1 in spans and start > 0:
+            joint = message.norms[start]
+            if joint not in COORDINATORS or message.sent_of[start - 1] != mention.sent:
+                break
+            if message.doc[start - 1].is_punct:
+                break
+            clause -= 1
+            start = spans[clause][0]
+        return start
+
     def _speculative_question(self, concept: Concept, mention: "Mention", clause_start: int, clause_end: int) -> bool:
         if self.message.cue_in("hypothetical_question", range(clause_start, clause_end)):
             return True
@@ -251,8 +278,18 @@ class Modifiers:
     def past(self, mention: "Mention", cue_name: str = "past_time") -> bool:
         message = self.message
         spans = message.segments.clause_spans
+        scope_start = self._forward_scope_start(mention)
         for cue in self.past_by_sentence.get((cue_name, mention.sent), ()):
             if cue.clause == mention.clause:
+                return True
+            # the same time for a coordinated clause: "years ago I had a UTI and couldn't pee"
+            # (not "... last year and now it's hot and swollen")
+            if (
+                cue_name == "past_time"
+                and cue.clause < mention.clause
+                and cue.start >= scope_start
+                and not PRESENT_WORDS & set(message.norms[cue.end : mention.start])
+            ):
                 return True
             # fronted time adverbial: "Years ago, I had ..."
             cue_start, cue_end = spans[cue.clause]

@@ -45,7 +45,7 @@ def _sentences(doc: Any) -> List[int]:
 
 def segment(doc: Any, norms: List[str], words: ClauseWords) -> Segmentation:
     """Sentence, strict-clause and loose-region ids per token."""
-    sent_of = _sentences(doc)
+    sent_of = _split_tail_questions(doc, norms, _sentences(doc), words)
     clause_of = [0] * len(doc)
     region_of = [0] * len(doc)
     clause = region = 0
@@ -66,6 +66,47 @@ def segment(doc: Any, norms: List[str], words: ClauseWords) -> Segmentation:
         first, end = spans.get(clause_id, (index, index + 1))
         spans[clause_id] = (min(first, index), max(end, index + 1))
     return Segmentation(sent_of, clause_of, region_of, spans)
+
+
+TAIL_QUESTION_TOKENS = 6  # "what should i do now ?"
+VERIFYING_WORDS = frozenset({"right", "true", "correct", "so", "accurate", "real"})
+
+
+def _split_tail_questions(doc: Any, norms: List[str], sent_of: List[int], words: ClauseWords) -> List[int]:
+    """A statement with a question tagged on ("I had breast cancer and now my hip hurts,
+    should I worry?", "the pain is worst at night and nothing helps, why?") is two
+    sentences: the statement says what the writer has, and only the tail is asked. Split
+    at the last comma or dash followed by a question word, when the sentence ends in "?"
+    and does not itself start with a question word ("can sciatica cause numbness, or is
+    that rare?" stays one question)."""
+    out = list(sent_of)
+    length = len(doc)
+    shift = 0
+    index = 0
+    while index < length:
+        sent = sent_of[index]
+        end = index
+        while end < length and sent_of[end] == sent:
+            end += 1
+        first = index
+        while first < end and (doc[first].is_punct or norms[first] in words.question_skip):
+            first += 1
+        cut = None
+        if doc[end - 1].text.endswith("?") and first < end and norms[first] not in words.question_starters:
+            for position in range(end - 2, first, -1):
+                if doc[position].text in (",", "-", "–", "—") and norms[position + 1] in words.question_starters:
+                    tail = norms[position + 1 : end]
+                    # a short tag ("why?", "should I worry?", "what could it be?"), not one
+                    # that asks whether the statement is true ("..., is that right?")
+                    if len(tail) <= TAIL_QUESTION_TOKENS and not VERIFYING_WORDS & set(tail):
+                        cut = position + 1
+                    break
+        for position in range(index, end):
+            if cut is not None and position == cut:
+                shift += 1
+            out[position] = sent + shift
+        index = end
+    return out
 
 
 def _skip(norms: List[str], sent_of: List[int], index: int, words: ClauseWords, same_sentence: bool) -> int:
