@@ -61,7 +61,12 @@ def _case(text: Any, expect: Any, flags: Any = None, category: Optional[str] = N
     if isinstance(flags, str):
         flags = [flags]
     expect = expect or "none"
-    return {"text": str(text), "expect": expect, "flags": [f for f in (flags or []) if f and f != "none"], "category": category or expect}
+    return {
+        "text": str(text),
+        "expect": expect,
+        "flags": [f for f in (flags or []) if f and f != "none"],
+        "category": category or expect,
+    }
 
 
 def load_cases(path: Path) -> List[Dict[str, Any]]:
@@ -176,7 +181,11 @@ def table(reports: List[Dict[str, Any]]) -> str:
             cells = [_cell(r["sets"][name][figure]) for r in reports]
             if set(cells) != {"-"}:
                 lines.append(f"| {name} | {figure} | " + " | ".join(cells) + " |")
-        lines.append(f"| {name} | exact tier+flags | " + " | ".join(f"{r['sets'][name]['exact']}/{r['sets'][name]['n']}" for r in reports) + " |")
+        lines.append(
+            f"| {name} | exact tier+flags | "
+            + " | ".join(f"{r['sets'][name]['exact']}/{r['sets'][name]['n']}" for r in reports)
+            + " |"
+        )
     for label, low, high in (("wall", "p50", "p95"), ("CPU", "cpu_p50", "cpu_p95")):
         lines.append(
             f"| dev texts | assess() {label} p50 / p95 ms | "
@@ -191,7 +200,10 @@ def table(reports: List[Dict[str, Any]]) -> str:
 
 def category_table(reports: List[Dict[str, Any]], set_name: str) -> str:
     """Per category of one set: recall of its positives and false alarms on its negatives."""
-    lines = [f"| {set_name} category | " + " | ".join(r["layer"] for r in reports) + " |", "|---|" + "---|" * len(reports)]
+    lines = [
+        f"| {set_name} category | " + " | ".join(r["layer"] for r in reports) + " |",
+        "|---|" + "---|" * len(reports),
+    ]
     for category in reports[0]["sets"][set_name]["categories"]:
         cells = []
         for report in reports:
