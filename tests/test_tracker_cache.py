@@ -211,14 +211,13 @@ POSTGRES = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
 
 
 @pytest.mark.skipif(not POSTGRES, reason="PostgreSQL binaries not installed (make deploy-deps)")
-def test_postgres_store_two_instances_and_delete(monkeypatch):
+def test_postgres_store_two_instances_and_delete():
     """The production store on a private PostgreSQL (socket only, no TCP port; under build/,
     which the postgres user can reach, unlike pytest's tmp_path when run as root)."""
     from bench import stores
     from deploy.tracker_store import ResilientSQLTrackerStore
 
-    monkeypatch.setattr(stores, "PG_PORT", 5655)
-    pg = stores.Postgres(ROOT / "build" / "test-tracker-cache-pg")
+    pg = stores.Postgres(ROOT / "build" / "test-tracker-cache-pg", port=5655)
     pg.start()
     try:
 
