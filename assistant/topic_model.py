@@ -37,9 +37,11 @@ DEFAULTS: Dict[str, Any] = {
     # long messages: the question sentences are scored too (see ``focus_texts``)
     "long_message_words": 35,
     "focus_weight": 1.0,
-    # a message without one content word ("what about it") cannot ask a content question:
-    # its content topics' confidences are scaled by this, so the fallback asks instead
+    # a message without one content word ("what about it") is a weak guess: when the top
+    # content topic is under no_content_confidence, content confidences are scaled by
+    # no_content_scale, so the fallback asks instead
     "no_content_scale": 0.2,
+    "no_content_confidence": 0.6,
     "text_speak": True,
 }
 
@@ -126,6 +128,7 @@ class TopicModel:
     focus_weight: float
     content_labels: frozenset = frozenset()
     no_content_scale: float = 1.0
+    no_content_confidence: float = 1.0
 
     @property
     def labels(self) -> List[str]:
@@ -164,6 +167,11 @@ class TopicModel:
         """Content topics scaled down when the message has no content word at all."""
         words = _WORD.findall(normalise(text))
         if not self.content_labels or any(w not in FUNCTION_WORDS for w in words):
+            return ranking
+        # "what does it do?" after an answer is a clear question (function, 0.73); "what
+        # about it" is not (0.45): only a weak guess from function words alone is doubted.
+        # No letters at all ("???") is never a question.
+        if words and ranking and ranking[0][1] >= self.no_content_confidence:
             return ranking
         scaled = [(label, c * self.no_content_scale if label in self.content_labels else c) for label, c in ranking]
         return sorted(scaled, key=lambda item: -item[1])
@@ -215,4 +223,5 @@ def train(
         focus_weight=float(settings["focus_weight"]),
         content_labels=frozenset(content_labels),
         no_content_scale=float(settings["no_content_scale"]),
+        no_content_confidence=float(settings["no_content_confidence"]),
     )

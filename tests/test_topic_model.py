@@ -83,3 +83,11 @@ def test_no_letters_at_all_is_unclear(model):
     (ranking,) = model.rank(["???"])
     scaled = {label: c for label, c in ranking if label in ("causes", "exercises")}
     assert max(scaled.values()) <= topic_model.DEFAULTS["no_content_scale"]
+
+
+def test_a_confident_question_of_function_words_is_kept():
+    texts = ["what does it do", "what does the muscle do", "what is its job", "hello", "hi there", "hey"]
+    labels = ["function", "function", "function", "greet", "greet", "greet"]
+    model = topic_model.train(texts, labels, content_labels=("function",))
+    (ranking,) = model.rank(["what does it do?"])
+    assert ranking[0][0] == "function" and ranking[0][1] >= topic_model.DEFAULTS["no_content_confidence"]
