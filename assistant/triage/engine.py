@@ -236,7 +236,14 @@ def _ruled_out(message: Message, attribution: Attribution, flags: List[Any], fir
     ):
         return []
     as_if = Firing(message, attribution, accept=AS_IF_CURRENT).fire(flags)
-    return [flag_id for flag_id in as_if if flag_id not in fired]
+    out = [flag_id for flag_id in as_if if flag_id not in fired]
+    # flags of one event (a flag and the flag it is suppressed by: fall_older_adult and
+    # fracture) are ruled out together: "there was no fall" rules out a fracture suspicion
+    for flag in flags:
+        related = [flag.id, *flag.suppressed_by]
+        if any(flag_id in out for flag_id in related):
+            out.extend(flag_id for flag_id in related if flag_id not in out and flag_id not in fired)
+    return out
 
 
 def _copy_sentences(parsed: Any, doc: Any) -> bool:

@@ -23,8 +23,10 @@ AFFIRMED_ONLY: FrozenSet[Status] = frozenset({Status.AFFIRMED})
 AS_IF_REAL: FrozenSet[Status] = frozenset({Status.AFFIRMED, Status.HYPOTHETICAL})
 # the statuses by which context rules a mention out: accepted, they show which flags the
 # message mentions without having them (TriageResult.ruled_out)
+# (EXCLUDED too: the concept's own neighbour rules read the word in another sense, "fell in
+# love", "lost weight on purpose", "hay fever")
 RULED_OUT: FrozenSet[Status] = frozenset(
-    {Status.NEGATED, Status.PAST, Status.OTHER_PERSON, Status.HYPOTHETICAL, Status.HYPERBOLE}
+    {Status.NEGATED, Status.PAST, Status.OTHER_PERSON, Status.HYPOTHETICAL, Status.HYPERBOLE, Status.EXCLUDED}
 )
 AS_IF_CURRENT: FrozenSet[Status] = AFFIRMED_ONLY | RULED_OUT
 

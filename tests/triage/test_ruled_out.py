@@ -1,5 +1,5 @@
 """TriageResult.ruled_out: flags the rules found mentioned and ruled out by context
-(negated, past, someone else's, hypothetical, hyperbole), and the NLU component's use of
+(negated, past, someone else's, hypothetical, hyperbole, another sense of the word), and the NLU component's use of
 it: the learned head's suspicion of such a flag asks no check question (it only
 interrupted patients who had just said they are fine)."""
 
@@ -39,6 +39,14 @@ def detector():
         ("i'm dying to know which exercises help", "crisis"),
         ("i'm not suicidal, just fed up with the pain", "crisis"),
         ("no unexplained weight loss, just a sore glute", "weight_loss"),
+        # the concept's own neighbour rules: another sense of the word
+        ("I fell in love with running last year and now my hip aches.", "fall_older_adult"),
+        ("I lost weight on purpose with a diet and I'm running more.", "weight_loss"),
+        # someone else's history
+        ("My husband's father died of prostate cancer.", "cancer_history"),
+        # flags of one event go together: no fall, so no fracture either
+        ("I can stand and walk normally, there was no fall.", "fracture"),
+        ("My boss fell and fractured her hip last year.", "fall_older_adult"),
     ],
 )
 def test_a_mention_ruled_out_by_context_is_listed(triage, text, flag):
