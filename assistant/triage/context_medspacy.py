@@ -185,6 +185,12 @@ class MedspacyModifiers(Modifiers):
             if modifier.category == NEGATED and modifier.direction in ("FORWARD", "BACKWARD", "BIDIRECTIONAL")
         ]
         self.family_cues = [modifier.modifier_span for modifier in modifiers if modifier.category == FAMILY]
+        # time cues by category, for a mention inside its cue ("when he fell at 85"), which
+        # ConText leaves alone and the own layer dates (the cue is in the mention's clause)
+        self.time_cues: Dict[str, List[Tuple[int, int]]] = {}
+        for modifier in modifiers:
+            if modifier.category in (HISTORICAL, RECENT):
+                self.time_cues.setdefault(modifier.category, []).append(modifier.modifier_span)
         # a negation that is part of a flag ("nothing helps", "can't wee") negates nothing else
         self.flag_negations = {
             span for span, _ in self.negation_cues if any(s < span[1] and span[0] < e for s, e in flag_spans)
@@ -243,6 +249,9 @@ class MedspacyModifiers(Modifiers):
     # ------------------------------------------------------------------ past
     def past(self, mention: "Mention", cue_name: str = "past_time") -> bool:
         categories = self._categories(mention)
+        category = RECENT if cue_name == "recent_past" else HISTORICAL
+        if any(start < mention.end and mention.start < end for start, end in self.time_cues.get(category, ())):
+            return True
         if cue_name == "recent_past":
             return RECENT in categories
         return HISTORICAL in categories or USED_TO in categories

@@ -14,7 +14,7 @@ import logging
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Tuple
 
-from assistant.triage.modifiers import CUE_CATEGORIES, Direction, Modifiers
+from assistant.triage.modifiers import CUE_CATEGORIES, PRESENT_WORDS, Direction, Modifiers
 from assistant.triage.rules import ModifierWords, Rules
 
 if TYPE_CHECKING:
@@ -109,14 +109,18 @@ def _hypothetical_reach(target: Any, modifier: Any, _between: Any) -> bool:
     rule, so that the rule lives in one place)."""
     if modifier.start > target.start:
         return False
+    return modifier.end > _forward_scope_start(target)
+
+
+def _forward_scope_start(target: Any) -> int:
+    """The first token of the target's clause, or of an earlier clause joined to it only by
+    "and"/"or" (``Modifiers._forward_scope_start``, called so that the rule lives in one place)."""
     message = _message(target)
-    own = getattr(Modifiers, "_forward_scope_start", None)
     clause, sent = message.clause_of[target.start], message.sent_of[target.start]
+    own = getattr(Modifiers, "_forward_scope_start", None)
     if own is None:
-        start = message.segments.clause_spans[clause][0]
-    else:
-        start = own(SimpleNamespace(message=message), SimpleNamespace(clause=clause, sent=sent, start=target.start))
-    return modifier.end > start
+        return message.segments.clause_spans[clause][0]
+    return own(SimpleNamespace(message=message), SimpleNamespace(clause=clause, sent=sent, start=target.start))
 
 
 def _in_sentence(target: Any, modifier: Any, _between: Any) -> bool:
@@ -166,9 +170,12 @@ def _modal_scope(words: ModifierWords) -> Callable[[Any, Any, Any], bool]:
     return modifies
 
 
-def _past_scope(words: ModifierWords) -> Callable[[Any, Any, Any], bool]:
+def _past_scope(words: ModifierWords, coordinated: bool = False) -> Callable[[Any, Any, Any], bool]:
     """A time cue dates its own clause, the clause after a short fronted adverbial ("Years
-    ago, I had ..."), and the clause before a time clause ("... when he was 90")."""
+    ago, I had ..."), and the clause before a time clause ("... when he was 90").
+    ``coordinated`` (past-time cues, not "recently"): also the clauses after it joined by
+    "and"/"or" ("years ago I had a UTI and couldn't pee"), unless a present-time word comes
+    between ("... last year and now it's hot and swollen"), as ``Modifiers.past`` reads it."""
 
     def modifies(target: Any, modifier: Any, _between: Any) -> bool:
         message = _message(target)
@@ -176,6 +183,13 @@ def _past_scope(words: ModifierWords) -> Callable[[Any, Any, Any], bool]:
             return False
         cue_clause, clause = message.clause_of[modifier.start], message.clause_of[target.start]
         if cue_clause == clause:
+            return True
+        if (
+            coordinated
+            and cue_clause < clause
+            and modifier.start >= _forward_scope_start(target)
+            and not PRESENT_WORDS & set(message.norms[modifier.end : target.start])
+        ):
             return True
         cue_start, cue_end = message.segments.clause_spans[cue_clause]
         if cue_end - cue_start <= 5 and clause == cue_clause + 1:
@@ -188,15 +202,14 @@ def _past_scope(words: ModifierWords) -> Callable[[Any, Any, Any], bool]:
 
 
 def project_callbacks(words: ModifierWords) -> Dict[str, Callable[[Any, Any, Any], bool]]:
-    past = _past_scope(words)
     return {
         NEGATED: _negation_scope(words),
         HYPOTHETICAL: _hypothetical_reach,
         QUESTION: _in_question_clause,
         MODAL: _modal_scope(words),
         SPECULATION: _before_in_clause,
-        HISTORICAL: past,
-        RECENT: past,
+        HISTORICAL: _past_scope(words, coordinated=True),
+        RECENT: _past_scope(words),
         USED_TO: _before_in_clause,
         FAMILY: _in_sentence,
     }
