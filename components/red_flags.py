@@ -138,6 +138,7 @@ class RedFlagDetector(GraphComponent):
             suspected = [s for s in message.get(RED_FLAG_HEAD_KEY) or [] if s.get("flag") not in ruled_out]
             if result.hypothetical:
                 mention = "hypothetical"
+                ranking = _warning_signs_for_unclear(message, ranking)
             elif suspected:
                 # The learned head sees a flag the rules do not: ask, do not assume.
                 mention = "classifier"
@@ -158,3 +159,20 @@ class RedFlagDetector(GraphComponent):
         message.set(RED_FLAG_MENTION_KEY, mention, add_to_output=True)
         message.set(RED_FLAG_CHECK_KEY, check, add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+
+
+# "What if my calf swelled up?", "suppose my foot started dragging": a red flag asked about
+# hypothetically IS a question about warning signs. When the topic head found no topic for
+# it (out of scope, another body part, unsure), the answer is the warning signs.
+WARNING_SIGNS_INTENT = "when_to_see_clinician"
+UNCLEAR_INTENTS = ("out_of_scope", "other_body_part", "nlu_fallback")
+
+
+def _warning_signs_for_unclear(message: Message, ranking: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+    intent = message.get(INTENT) or {}
+    if intent.get("name") not in UNCLEAR_INTENTS:
+        return ranking
+    chosen = {"name": WARNING_SIGNS_INTENT, "confidence": float(intent.get("confidence") or 0.0)}
+    message.set(INTENT, chosen, add_to_output=True)
+    logger.info("hypothetical red-flag question without a topic: warning signs")
+    return [chosen] + [r for r in ranking if r.get("name") != WARNING_SIGNS_INTENT]

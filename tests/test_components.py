@@ -185,3 +185,18 @@ def test_the_head_learns_flags_and_hides_them_from_the_classifier(tmp_path):
     loaded.process(msgs)
     assert msgs[0].get(RED_FLAG_HEAD_KEY)[0]["flag"] == "saddle_numbness"
     assert msgs[1].get(RED_FLAG_HEAD_KEY) == []
+
+
+@pytest.mark.parametrize("unclear", ["out_of_scope", "other_body_part", "nlu_fallback"])
+def test_hypothetical_red_flag_without_a_topic_gets_the_warning_signs(detector, nlp, unclear):
+    msg = message("suppose I lost control of my bladder, what then?", intent=unclear, nlp=nlp)
+    detector.process([msg])
+    assert msg.get("red_flag_mention") == "hypothetical"
+    assert msg.get(INTENT)["name"] == "when_to_see_clinician"
+    assert msg.get(INTENT_RANKING_KEY)[0]["name"] == "when_to_see_clinician"
+
+
+def test_hypothetical_red_flag_with_a_topic_keeps_it(detector, nlp):
+    msg = message("what if my legs went weak, which exercises would help?", intent="exercises", nlp=nlp)
+    detector.process([msg])
+    assert msg.get(INTENT)["name"] == "exercises"
