@@ -16,22 +16,27 @@ MODEL := models/gluteus-assistant.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) content/lexicon.yml \
   $(wildcard components/*.py) assistant/topic_model.py
 
-.PHONY: help venv spacy-model train run stop test test-unit test-data test-stories test-security \
+.PHONY: help venv venv-runtime spacy-model train run stop test test-unit test-data test-stories test-security \
         evaluate validate-content clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
-venv: $(VENV)/.requirements.sha ## create .venv (Python 3.10) with the pinned dependencies
+venv: $(VENV)/.requirements.sha ## create .venv (Python 3.10) with the pinned dependencies (runtime + test tools)
 $(VENV)/.requirements.sha: requirements.txt requirements-dev.txt constraints.txt scripts/bootstrap.sh
 	@bash scripts/bootstrap.sh
 
+# What `make run` needs (requirements.txt only): a first run does not wait for the test tools.
+venv-runtime: $(VENV)/.runtime.sha
+$(VENV)/.runtime.sha: requirements.txt constraints.txt scripts/bootstrap.sh
+	@bash scripts/bootstrap.sh --runtime
+
 spacy-model: $(SPACY_MODEL) ## build the project's spaCy pipeline (blank English + rules)
-$(SPACY_MODEL): content/lexicon.yml scripts/build_spacy_model.py | venv
+$(SPACY_MODEL): content/lexicon.yml scripts/build_spacy_model.py | venv-runtime
 	$(PY) scripts/build_spacy_model.py --out models/spacy
 
 # Rasa re-trains only when its inputs changed (the stamp holds their hash).
-train: venv spacy-model ## train the Rasa model if data or config changed
+train: venv-runtime spacy-model ## train the Rasa model if data or config changed
 	@want=$$(cat $(TRAINING_INPUTS) | sha256sum | cut -d' ' -f1); \
 	if [ -f $(MODEL) ] && [ "$$(cat models/.inputs.sha 2>/dev/null)" = "$$want" ]; then \
 	  echo "Model is up to date ($(MODEL))"; \

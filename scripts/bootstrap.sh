@@ -39,12 +39,33 @@ MSG
   "$PY" -m venv "$VENV"
 fi
 
+# Two stamps: the runtime (what `make run` needs: requirements.txt) and the full set (plus
+# requirements-dev.txt: tests, evaluation, benchmarks, quality gates). `--runtime` installs
+# only the first, so a first `make run` on a fresh machine does not wait for the test tools.
+runtime_stamp="$VENV/.runtime.sha"
 stamp="$VENV/.requirements.sha"
+runtime_want=$(cat requirements.txt constraints.txt | sha256sum | cut -d' ' -f1)
 want=$(cat requirements.txt requirements-dev.txt constraints.txt | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "Installing pinned dependencies into $VENV (takes about two minutes the first time)"
+
+pip_install() {
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade 'pip==24.0'
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -r requirements.txt -r requirements-dev.txt -c constraints.txt
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$@" -c constraints.txt
+}
+
+if [ "${1:-}" = "--runtime" ]; then
+  if [ "$(cat "$runtime_stamp" 2>/dev/null)" != "$runtime_want" ]; then
+    echo "Installing the pinned runtime dependencies into $VENV (a few minutes the first time)"
+    pip_install -r requirements.txt
+    echo "$runtime_want" > "$runtime_stamp"
+  else
+    touch "$runtime_stamp"
+  fi
+  exit 0
+fi
+
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "Installing pinned dependencies (runtime, tests, tools) into $VENV (a few minutes the first time)"
+  pip_install -r requirements.txt -r requirements-dev.txt
   echo "$want" > "$stamp"
 fi
+echo "$runtime_want" > "$runtime_stamp"
