@@ -200,7 +200,7 @@ def test_server_made_conversation_ids_are_random_uuids(cluster):
         client.connect(cluster.base_url, transports=["websocket"], wait_timeout=10)
         try:
             client.emit("session_request", {"session_id": None})
-            for _ in range(50):
+            for _ in range(300):  # up to 30 s: the answer is what is checked, not its speed
                 if got:
                     break
                 client.sleep(0.1)
