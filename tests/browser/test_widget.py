@@ -102,6 +102,9 @@ def test_conversation_survives_reload_and_navigation(stack, new_page, no_page_pr
 
     page.get_by_role("link", name="Visiting us").click()
     page.wait_for_url("**/visit")
+    # the new page restores the panel as it was (open) before its text can be read: wait
+    # for it as after the reload (inner_text of a panel not yet shown is "")
+    expect(page.locator(".ca-panel")).to_be_visible()
     expect(page.locator(".ca-turn")).to_have_count(turns)
     assert page.locator(".ca-log").inner_text() == transcript
     ask(page, "What are the symptoms?")
