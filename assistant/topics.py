@@ -54,6 +54,9 @@ CONVERSATION_TOPICS = {
     "red_flag": "red_flag",
 }
 
+# The intents answered as out of scope (another body part, or nothing the articles cover).
+SCOPE_INTENTS = tuple(intent for intent, topic in CONVERSATION_TOPICS.items() if topic == "out_of_scope")
+
 # Intents whose topic depends on the conversation so far.
 FOLLOW_UP_INTENTS = ("tell_me_more", "choose_option", "affirm")
 

@@ -20,7 +20,6 @@ Model: scikit-learn logistic regression over character n-grams of the cleaned te
 from __future__ import annotations
 
 import logging
-import pickle
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -32,6 +31,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from assistant.text import clean_text
+from components import model_file
 
 logger = logging.getLogger(__name__)
 
@@ -162,12 +162,8 @@ class RedFlagHead(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "RedFlagHead":
-        model = None
-        try:
-            with model_storage.read_from(resource) as directory:
-                with open(directory / MODEL_FILE, "rb") as handle:
-                    model = pickle.load(handle)  # noqa: S301 - our own trained artefact
-        except (ValueError, FileNotFoundError):
+        model = model_file.read(model_storage, resource, MODEL_FILE)
+        if model is None:
             logger.warning("red-flag head: no trained model in the package; head disabled")
         return cls(config, model_storage, resource, model)
 
@@ -177,9 +173,7 @@ class RedFlagHead(GraphComponent):
             logger.warning("red-flag head: no red_flag examples to learn from; head disabled")
             return self._resource
         self.model = build_model(self.config).fit(texts, labels)
-        with self._storage.write_to(self._resource) as directory:
-            with open(directory / MODEL_FILE, "wb") as handle:
-                pickle.dump(self.model, handle)
+        model_file.write(self._storage, self._resource, MODEL_FILE, self.model)
         logger.info("red-flag head trained on %d examples, %d flags", len(texts), len(set(labels)) - 1)
         return self._resource
 

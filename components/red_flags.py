@@ -35,6 +35,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from assistant.nlp import load_nlp
 from assistant.paths import ROOT
+from assistant.topics import SCOPE_INTENTS
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ class RedFlagDetector(GraphComponent):
 # hypothetically IS a question about warning signs. When the topic head found no topic for
 # it (out of scope, another body part, unsure), the answer is the warning signs.
 WARNING_SIGNS_INTENT = "when_to_see_clinician"
-UNCLEAR_INTENTS = ("out_of_scope", "other_body_part", "nlu_fallback")
+UNCLEAR_INTENTS = SCOPE_INTENTS + ("nlu_fallback",)
 
 
 def _warning_signs_for_unclear(message: Message, ranking: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:

@@ -23,9 +23,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 
-from assistant.topics import CONTENT_TOPICS
+from assistant.topics import CONTENT_TOPICS, SCOPE_INTENTS
 
-SCOPE_INTENTS = ("out_of_scope", "other_body_part")
 IN_SCOPE_BODY_PARTS = ("hip", "buttock")
 
 

@@ -9,7 +9,6 @@ FallbackClassifier, the policies and ``rasa test`` work unchanged.
 from __future__ import annotations
 
 import logging
-import pickle
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -22,12 +21,12 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from assistant import topic_model
-from assistant.topics import CONTENT_TOPICS
+from assistant.topics import CONTENT_TOPICS, SCOPE_INTENTS
+from components import model_file
 
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "topic_model.pkl"
-SCOPE_INTENTS = ("out_of_scope", "other_body_part")
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -69,12 +68,8 @@ class TopicClassifier(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "TopicClassifier":
-        model = None
-        try:
-            with model_storage.read_from(resource) as directory:
-                with open(directory / MODEL_FILE, "rb") as handle:
-                    model = pickle.load(handle)  # noqa: S301 - our own trained artefact
-        except (ValueError, FileNotFoundError):
+        model = model_file.read(model_storage, resource, MODEL_FILE)
+        if model is None:
             logger.warning("topic classifier: no trained model in the package; every message falls back")
         return cls(config, model_storage, resource, model)
 
@@ -86,9 +81,7 @@ class TopicClassifier(GraphComponent, IntentClassifier):
         # an article's question nor be out of scope: it is unclear, and the fallback asks
         needs_content = tuple(CONTENT_TOPICS) + SCOPE_INTENTS
         self.model = topic_model.train(texts, labels, self.config, content_labels=needs_content)
-        with self._storage.write_to(self._resource) as directory:
-            with open(directory / MODEL_FILE, "wb") as handle:
-                pickle.dump(self.model, handle)
+        model_file.write(self._storage, self._resource, MODEL_FILE, self.model)
         return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:
