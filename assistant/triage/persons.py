@@ -54,6 +54,13 @@ class Persons:
             index -= 1
         return self.people[index - 1].role if index else "self"
 
+    def experiencer_start(self, mention: "Mention") -> Optional[int]:
+        """Where the person who has the mention is named (None: the writer, unnamed)."""
+        index = bisect_left(self.starts, mention.end)
+        while index > 0 and self.people[index - 1].is_object:
+            index -= 1
+        return self.people[index - 1].start if index else None
+
     # ------------------------------------------------------------------ finding persons
     def _find(self) -> List[Person]:
         message = self.message

@@ -1,0 +1,64 @@
+"""Someone else's past story and the writer's own dated, resolved episode (red-flags.md:
+"Someone else's history is not a flag"; "had a fever last year is not current").
+
+Both context layers (medspacy ConText, the default, and the project's own) must agree.
+Each harmless case has a carer twin that must still escalate: the rule may only move
+when the writer has turned to themself and nothing says the story goes on.
+"""
+
+from typing import Any
+
+import pytest
+
+LAYERS = ("medspacy", "own")
+
+HARMLESS = [
+    # someone else's past story, then the writer's own question
+    "My uncle lost control of his bladder after a back injury. I'm only asking what sciatica is.",
+    "My mate had a blood clot in his calf after a long flight. I just want to know about crab steps.",
+    "My brother had a fever and a hot swollen knee once and needed antibiotics. I'm fine, what's the gluteus medius?",
+    "My granny had a fall and broke her hip, that's why I'm keen on prevention. How do I keep my glutes strong?",
+    # the writer's own episode, dated and said to be over
+    "My hip was red and swollen after a wasp sting last summer, totally fine now. What's the Trendelenburg sign?",
+    "Couldn't weight bear after I rolled my ankle at netball last season, but that healed. How do I treat my glute?",
+    "I had a stomach bug last month and lost a couple of kilos but I've put them back on. How is it diagnosed?",
+    "Had a bad flu with chills a month ago, I'm over it now. What's the hip drop exercise?",
+]
+
+STILL_FLAGS = [
+    # a carer telling today's story in the past tense
+    ("My 82 year old mum fell in the garden and hurt her hip.", "fall_older_adult"),
+    ("My husband went numb between his legs after lifting.", "saddle_numbness"),
+    ("My dad lost a lot of weight without trying.", "weight_loss"),
+    ("My dad had a fever and shivers and his replaced hip went red.", "infection"),
+    # ... then turning to themself, but saying it goes on or asking what to do
+    ("Mum had a fall. She can't get up off the floor.", "fracture"),
+    ("My dad fell over and hurt his hip. I'm worried, what should I do?", "fall_older_adult"),
+    ("My mum lost control of her bladder. I'm her carer and I don't know what to do.", "bladder_bowel"),
+    ("My husband collapsed and lost feeling in both legs, I'm scared.", "bilateral_or_severe_weakness"),
+    ("My wife has lost feeling in both legs and I need to know what to do.", "bilateral_or_severe_weakness"),
+    ("My brother lost control of his bladder and now I'm not sure if I should call someone.", "bladder_bowel"),
+    # the writer's own, dated but not said to be over; over but not dated
+    ("I couldn't put weight on my leg after a fall last week.", "fracture"),
+    ("I lost control of my bladder last week and my back still hurts.", "bladder_bowel"),
+    ("Both my legs went numb and weak, it's fine now.", "bilateral_or_severe_weakness"),
+]
+
+
+@pytest.fixture(scope="module", params=LAYERS)
+def triage(request: Any) -> Any:
+    from assistant.triage import Triage
+
+    return Triage.from_file(context=request.param)
+
+
+@pytest.mark.parametrize("text", HARMLESS)
+def test_history_is_not_a_flag(triage: Any, text: str) -> None:
+    result = triage.assess(text)
+    assert not result.findings, result
+    assert result.ruled_out, "the rules saw the mention and ruled it out, so no check question is asked"
+
+
+@pytest.mark.parametrize("text,flag", STILL_FLAGS)
+def test_current_story_still_escalates(triage: Any, text: str, flag: str) -> None:
+    assert flag in triage.assess(text).flags
