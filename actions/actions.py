@@ -194,11 +194,15 @@ class ActionAnswerTopic(ReplyAction):
 
     def reply(self, tracker, catalogue, profile) -> Reply:
         entities = latest_entities(tracker)
-        if set(entity_values(entities, "body_part")) == {"other"}:
+        intent = latest_intent(tracker)
+        # A warning sign asked about ("what if my calf swelled up?", "what if my foot started
+        # dragging?") is a question about warning signs wherever it is felt.
+        hypothetical = (tracker.latest_message or {}).get("red_flag_mention") == "hypothetical"
+        if set(entity_values(entities, "body_part")) == {"other"} and not hypothetical:
             # Only body parts outside hip and buttock pain ("my shoulder has ached for
             # weeks"): the articles do not cover them, so no article answer.
             return replies.out_of_scope_reply(catalogue, profile, body_part=True), []
-        topic_id = resolve_topic(latest_intent(tracker), entities)
+        topic_id = resolve_topic(intent, entities)
         if not topic_id or not catalogue.topic(topic_id):
             return replies.clarify_reply(catalogue, profile, ranked_content_topics(tracker)), []
         return answered(topic_id, replies.topic_reply(catalogue, profile, topic_id))

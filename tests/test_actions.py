@@ -337,6 +337,16 @@ def test_a_question_only_about_another_body_part_is_out_of_scope(make_tracker, d
     assert customs(messages)[0]["escalation"] == "routine"
 
 
+def test_a_warning_sign_asked_about_elsewhere_in_the_leg_gets_the_warning_signs(make_tracker, dispatcher, domain):
+    """"What if my foot started dragging when I walk?": a red flag asked about hypothetically
+    is a warning-signs question, wherever it is felt."""
+    tracker = make_tracker(
+        "when_to_see_clinician", entities=[{"entity": "body_part", "value": "other"}], red_flag_mention="hypothetical"
+    )
+    _, messages = run(A.ActionAnswerTopic, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "when_to_see_clinician"
+
+
 def test_another_body_part_next_to_the_hip_is_still_answered(make_tracker, dispatcher, domain):
     entities = [{"entity": "body_part", "value": "other"}, {"entity": "body_part", "value": "buttock"}]
     _, messages = run(A.ActionAnswerTopic, make_tracker("causes", entities=entities), dispatcher, domain)
