@@ -89,9 +89,14 @@ _QUESTION_START = re.compile(
 )
 
 
+_STRETCHED = re.compile(r"([a-z])\1{2,}")
+
+
 def normalise(text: str) -> str:
-    """What the vectorisers see: cleaned, lower case, whitespace collapsed."""
-    return " ".join(clean_text(text).lower().split())
+    """What the vectorisers see: cleaned, lower case, whitespace collapsed, a letter typed
+    three or more times once ("hiii" -> "hi", "pleeease" -> "please": no English word has
+    a letter three times in a row)."""
+    return _STRETCHED.sub(r"\1", " ".join(clean_text(text).lower().split()))
 
 
 def text_speak(text: str) -> str:

@@ -91,3 +91,10 @@ def test_a_confident_question_of_function_words_is_kept():
     model = topic_model.train(texts, labels, content_labels=("function",))
     (ranking,) = model.rank(["what does it do?"])
     assert ranking[0][0] == "function" and ranking[0][1] >= topic_model.DEFAULTS["no_content_confidence"]
+
+
+def test_a_letter_typed_three_times_counts_once():
+    """"hiii", "heyyy", "pleeease" are the words they stretch; doubled letters stay."""
+    assert topic_model.normalise("Hiii ther") == "hi ther"
+    assert topic_model.normalise("pleeease HELP soooo sore") == "please help so sore"
+    assert topic_model.normalise("a committee of three") == "a committee of three"
