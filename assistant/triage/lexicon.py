@@ -152,6 +152,14 @@ class TypoCorrector:
         return min((term for distance, term in candidates if distance == best), key=lambda t: _rank(lower, t))
 
 
+# a lower-case run of letters long enough to be two words typed together
+_JOINED_CANDIDATE = re.compile(r"(?<![\w'])[a-z]{5,}(?![\w'])")
+# short words patients run into the next one ("myleg", "bothlegs", "cantwee")
+_JOIN_PREFIXES = frozenset(
+    {"my", "me", "im", "both", "cant", "dont", "wont", "cannot", "no", "his", "her", "can", "not"}
+)
+
+
 def _rank(lower: str, term: str) -> Tuple[bool, bool, int, bool]:
     """Order of equally close candidates: the same first letter; two swapped letters
     ("lfie": life, not lie); a silent e added at the end ("numbe": numb, not number); then a
@@ -206,11 +214,40 @@ class Normaliser:
         self.canonical.cache_clear()  # type: ignore[attr-defined]
 
     def rewrite(self, text: str) -> str:
-        """Lower case (tokenizer exceptions then split "CANT" like "cant"), whole-word rewrites."""
+        """Lower case (tokenizer exceptions then split "CANT" like "cant"), whole-word rewrites,
+        then words run together split apart ("cantwee", "bothlegs")."""
         text = text.lower()
         for pattern, replacement in self.rewrites:
             text = pattern.sub(replacement, text)
+        if self.corrector is not None:
+            text = _JOINED_CANDIDATE.sub(lambda match: self.split_joined(match.group(0)), text)
         return text
+
+    def split_joined(self, word: str) -> str:
+        """Two words typed without the space between them, when the run-together word is no
+        word itself: "cantwee" -> "cant wee", "bothlegs" -> "both legs", "myleg" -> "my leg".
+        A short word run into a word of the rules is split even when a one-word typo reading
+        exists ("bothlegs" is not "bottles"); any other split (both halves words of three
+        letters or more, one of them a word of the rules) only when there is no typo reading
+        ("feelin" stays one word: feeling)."""
+        corrector = self.corrector
+        if corrector is None or word in corrector.english or word in self.vocabulary or word in self.fuzzy_protect:
+            return word
+        if word in self.variants:
+            return word
+        rules = self.vocabulary | set(self.variants.values())
+        fallback = ""
+        for cut in range(2, len(word) - 2):
+            left, right = word[:cut], word[cut:]
+            right_rule = right in rules or self.variants.get(right) in rules
+            if left in _JOIN_PREFIXES and right_rule:
+                return left + " " + right
+            if not fallback and len(left) >= 3 and left in corrector.english and right in corrector.english:
+                if right_rule or left in rules:
+                    fallback = left + " " + right
+        if fallback and not corrector.correct(word):
+            return fallback
+        return word
 
     def _canonical_uncached(self, lower: str) -> str:
         lower = lower.translate(APOSTROPHES)

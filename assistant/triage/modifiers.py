@@ -16,6 +16,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Dict, List, Set, Tuple
 
 from assistant.triage.rules import Concept, ModifierWords
+from assistant.triage.stories import BackgroundStories
 
 if TYPE_CHECKING:
     from assistant.triage.message import Mention, Message
@@ -81,7 +82,7 @@ def cue_tokens(message: "Message", status: Status, direction: Direction) -> Set[
     return tokens - pseudo
 
 
-class Modifiers:
+class Modifiers(BackgroundStories):
     """Assigns ``Mention.status`` and ``Mention.experiencer`` for one chunk."""
 
     def __init__(self, message: "Message", persons: "Persons", questions: Set[int], words: ModifierWords) -> None:
@@ -152,7 +153,7 @@ class Modifiers:
             return Status.PAST
         if concept.resolvable and (self.past(mention, "recent_past") or self.resolved(mention)):
             return Status.PAST
-        if not concept.past_counts and self.past(mention, "recent_past") and self.resolved(mention):
+        if not concept.past_counts and self._dated(mention) and self.resolved(mention):
             return Status.PAST  # dated and said to be over: "swollen last summer, fine now"
         if concept.kind == "history" and self.someone_elses_history(mention):
             return Status.OTHER_PERSON
@@ -313,6 +314,12 @@ class Modifiers:
             return False
         return message.cue_in("used_to", range(spans[mention.clause][0], mention.start))
 
+    def _dated(self, mention: "Mention") -> bool:
+        """A time in the past is given for it, in its sentence ("..., that was 3 years ago")."""
+        return self.past(mention, "recent_past") or any(
+            self.message.sentence_has_cue(name, mention.sent) for name in ("past_time", "recent_past")
+        )
+
     def resolved(self, mention: "Mention") -> bool:
         """Said to be over later in the same sentence (BACKWARD): "I had a temperature but
         it's gone now", "the kids had a fever last week but they're fine now" (not "it
@@ -328,63 +335,6 @@ class Modifiers:
         return False
 
     # ------------------------------------------------------------------ someone else's
-    def _told_as_past(self, concept: Concept, mention: "Mention") -> bool:
-        """Someone else's symptom in a past-tense story with no sign it goes on now: "my
-        uncle lost control of his bladder after a back injury", "my mate had a blood clot
-        in his calf. I just want to know about crab steps" (red-flags.md: someone else's
-        history is not a flag). Only when the writer then turns to themself: a carer's
-        "my husband went numb between his legs" stays a flag. Not a child's (a parent's
-        "my son had a fever" is usually today's), not a crisis, and not when the story's
-        sentence or a later one says it goes on ("... and now he can't stand", "she can't
-        get up", "what should we do?")."""
-        if mention.experiencer != "other" or concept.kind != "symptom" or concept.never_hyperbole:
-            return False
-        message = self.message
-        person = self.persons.experiencer_start(mention)
-        if person is None or message.sent_of[person] != mention.sent:
-            return False
-        start = person
-        while start > 0 and message.sent_of[start - 1] == mention.sent:
-            start -= 1
-        if not message.cue_in("past_narrative", range(start, mention.end)):
-            return False
-        if any(cue.start >= start for cue in message.cue("asks_what_to_do")):
-            return False
-        return self._turns_to_writer(mention) and not self._goes_on(mention)
-
-    def _turns_to_writer(self, mention: "Mention") -> bool:
-        """The message moves on to the writer after the story ("... I'm only asking what
-        sciatica is", "I'm fine, what's ..."): told as background, not as the patient's.
-        A writer's "my" naming someone else ("my dad") does not count."""
-        message = self.message
-        others = message.cue_tokens.get("person_other", set()) | message.cue_tokens.get("person_child", set())
-        for cue in message.cue("person_self"):
-            if cue.start < mention.end or message.clause_of[cue.start] == mention.clause:
-                continue
-            if cue.end - cue.start == 1 and message.norms[cue.start] == "my" and {cue.end, cue.end + 1} & others:
-                continue
-            return True
-        return False
-
-    def _goes_on(self, mention: "Mention") -> bool:
-        """Said to go on now, in the story's sentence or a later one."""
-        message = self.message
-        last_sentence = message.sent_of[-1]
-        return any(message.sentence_has_cue("still_current", sent) for sent in range(mention.sent, last_sentence + 1))
-
-    def _carer_describes_now(self, stories: Set[int]) -> bool:
-        """Another symptom of someone else is current: the story is the patient's now."""
-        for name, mentions in self.message.mentions.items():
-            concept = self.message.concepts[name]
-            if concept.kind not in ("symptom", "context") or name not in self.words.carer_evidence:
-                continue
-            if any(
-                other.status is Status.AFFIRMED and other.experiencer != "self" and id(other) not in stories
-                for other in mentions
-            ):
-                return True
-        return False
-
     def someone_elses_history(self, mention: "Mention") -> bool:
         if self.message.sentence_has_cue("family_history", mention.sent):
             return True

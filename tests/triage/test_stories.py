@@ -18,7 +18,15 @@ HARMLESS = [
     "My mate had a blood clot in his calf after a long flight. I just want to know about crab steps.",
     "My brother had a fever and a hot swollen knee once and needed antibiotics. I'm fine, what's the gluteus medius?",
     "My granny had a fall and broke her hip, that's why I'm keen on prevention. How do I keep my glutes strong?",
+    # someone else's, in any tense, when the writer says the question is their own
+    "My neighbour has numbness down below too, is that related to mine?",
+    "My brother can't pee properly after his op, but my question is about glute stretches.",
+    "My friend has a swollen calf from varicose veins, anyway what causes hip pain?",
+    "My mum had a blood clot in her leg, is that genetic?",
+    # a past story, then a question of the writer's own that does not point back
+    "My aunt had bladder trouble after childbirth, does physio help glute pain?",
     # the writer's own episode, dated and said to be over
+    "My backside went numb after the epidural, it went away within a day, that was 3 years ago.",
     "My hip was red and swollen after a wasp sting last summer, totally fine now. What's the Trendelenburg sign?",
     "Couldn't weight bear after I rolled my ankle at netball last season, but that healed. How do I treat my glute?",
     "I had a stomach bug last month and lost a couple of kilos but I've put them back on. How is it diagnosed?",
@@ -38,6 +46,13 @@ STILL_FLAGS = [
     ("My husband collapsed and lost feeling in both legs, I'm scared.", "bilateral_or_severe_weakness"),
     ("My wife has lost feeling in both legs and I need to know what to do.", "bilateral_or_severe_weakness"),
     ("My brother lost control of his bladder and now I'm not sure if I should call someone.", "bladder_bowel"),
+    # someone else's now, asked about by a carer
+    ("My mum can't feel her legs, what are the signs of a stroke?", "bilateral_or_severe_weakness"),
+    ("My dad can't wee, could it be linked to his hip?", "bladder_bowel"),
+    ("My husband has numbness between his legs, my question is what to do.", "saddle_numbness"),
+    ("My wife has lost feeling in both legs, anyway what should we do?", "bilateral_or_severe_weakness"),
+    ("My dad fell and can't get up, is that serious?", "fracture"),
+    ("My grandad fell this morning, he's 90, how do I help my own hip?", "fall_older_adult"),
     # the writer's own, dated but not said to be over; over but not dated
     ("I couldn't put weight on my leg after a fall last week.", "fracture"),
     ("I lost control of my bladder last week and my back still hurts.", "bladder_bowel"),
@@ -62,3 +77,25 @@ def test_history_is_not_a_flag(triage: Any, text: str) -> None:
 @pytest.mark.parametrize("text,flag", STILL_FLAGS)
 def test_current_story_still_escalates(triage: Any, text: str, flag: str) -> None:
     assert flag in triage.assess(text).flags
+
+
+@pytest.mark.parametrize(
+    "text,flag",
+    [
+        ("cantwee properly since last night", "bladder_bowel"),
+        ("bothlegs have gone numb", "bilateral_or_severe_weakness"),
+        ("myleg went cold and pale all of a sudden", "limb_ischaemia"),
+        ("no feelin down there", "saddle_numbness"),
+    ],
+)
+def test_words_run_together_are_split(triage: Any, text: str, flag: str) -> None:
+    """A missing space ("cantwee") is a typo style of its own; a dropped g ("feelin") is
+    still read as one word."""
+    assert flag in triage.assess(text).flags
+
+
+def test_run_together_words_that_are_words_stay_whole(triage: Any) -> None:
+    normaliser = triage.rules.normaliser
+    for word in ("gluteus", "painkillers", "somewhere", "myself", "cannot", "feelin", "canteen"):
+        assert normaliser.split_joined(word) == word
+    assert normaliser.split_joined("bothlegs") == "both legs"
