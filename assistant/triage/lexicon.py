@@ -211,6 +211,7 @@ class Normaliser:
             self.fuzzy_protect,
         )
         self.corrector.vocabulary = frozenset(self.vocabulary)
+        self.join_words: FrozenSet[str] = frozenset(self.vocabulary | set(self.variants.values()))
         self.canonical.cache_clear()  # type: ignore[attr-defined]
 
     def rewrite(self, text: str) -> str:
@@ -235,7 +236,7 @@ class Normaliser:
             return word
         if word in self.variants:
             return word
-        rules = self.vocabulary | set(self.variants.values())
+        rules = self.join_words
         fallback = ""
         for cut in range(2, len(word) - 2):
             left, right = word[:cut], word[cut:]
