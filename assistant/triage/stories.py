@@ -106,12 +106,19 @@ class BackgroundStories:
         from assistant.triage.modifiers import Status  # modifiers imports this module
 
         AFFIRMED = Status.AFFIRMED  # noqa: N806
+        # what follows the writer's turn to their own ("... anyway, how do you diagnose glute
+        # pain?") is the writer's, whoever the last person named was
+        turns = [cue.start for cue in self.message.cue("writer_own")]
+        own_from = min(turns) if turns else len(self.message.norms)
         for name, mentions in self.message.mentions.items():
             concept = self.message.concepts[name]
             if concept.kind not in ("symptom", "context") or name not in self.words.carer_evidence:
                 continue
             if any(
-                other.status is AFFIRMED and other.experiencer != "self" and id(other) not in stories
+                other.status is AFFIRMED
+                and other.experiencer != "self"
+                and id(other) not in stories
+                and other.start < own_from
                 for other in mentions
             ):
                 return True
