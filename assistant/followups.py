@@ -19,6 +19,7 @@ from assistant.topics import EXERCISE_TOPICS, TREATMENT_TOPICS, entity_values
 logger = logging.getLogger(__name__)
 
 LAST = "last"
+MIDDLE = "middle"  # of an odd number offered ("the middle one" of three is the second)
 ORDINAL_WORDS = {
     "first": 1,
     "one": 1,
@@ -40,6 +41,7 @@ ORDINAL_WORDS = {
     "6th": 6,
     "last": LAST,
     "final": LAST,
+    "middle": MIDDLE,
 }
 # "last" is an ordinal in "the last one", "last option", "the last" (end of message), not
 # in "last week" or "at last".
@@ -77,6 +79,8 @@ def find_ordinals(text: str) -> List[Tuple[int, int, str]]:
             continue
         if ORDINAL_WORDS.get(token) == LAST and (following not in _LAST_NEXT or previous == "at"):
             continue
+        if ORDINAL_WORDS.get(token) == MIDDLE and (following not in _LAST_NEXT - {"of"} or previous != "the"):
+            continue
         value = ordinal_value(token)
         if value is None:
             continue
@@ -90,6 +94,8 @@ def _pick(offered: Sequence[str], value: str) -> Optional[str]:
         return None
     if value == LAST:
         return offered[-1]
+    if value == MIDDLE:
+        return offered[len(offered) // 2] if len(offered) % 2 == 1 else None
     if value.isdecimal() and 1 <= int(value) <= len(offered):
         return offered[int(value) - 1]
     return None

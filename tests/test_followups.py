@@ -66,3 +66,12 @@ def test_the_other_one_means_the_other_of_the_pair_just_picked_from():
     )
     assert resolve_followup("the other one", [], ["a", "b"], last_topic="c") == "b"
     assert resolve_followup("the other one", [], EXERCISES, last_topic="exercises") is None
+
+
+def test_the_middle_one_of_an_odd_number_offered():
+    from assistant.followups import find_ordinals, resolve_followup
+
+    assert [v for _, _, v in find_ordinals("the middle one")] == ["middle"]
+    assert find_ordinals("in the middle of the night") == []
+    assert resolve_followup("the middle one", [], ["a", "b", "c"]) == "b"
+    assert resolve_followup("the middle one", [], ["a", "b", "c", "d"]) is None  # ask which
