@@ -76,8 +76,10 @@ class MedspacyContext:
         longest-match pruning (how PSEUDO cues win) only weighs cues of one reading against
         each other, as the project's layer does ("I read that": a hypothetical even though
         the question cue "I read that" is longer); "shared" is one ConText for all."""
-        from medspacy.context import ConText
         from spacy.tokens import Span
+
+        # ConText with its pair loops made linear, same results (context_graph.py)
+        from assistant.triage.context_graph import LinearConText
 
         if cues not in CUE_SETS or scope not in SCOPES or pruning not in PRUNINGS:
             raise ValueError(f"cues one of {CUE_SETS}, scope one of {SCOPES}, pruning one of {PRUNINGS}")
@@ -94,7 +96,7 @@ class MedspacyContext:
             groups.setdefault(group, []).append(rule)
         self.contexts: List[Any] = []
         for group, members in groups.items():
-            context = ConText(
+            context = LinearConText(
                 nlp,
                 name=f"triage_context_{group.lower()}",
                 rules=None,

@@ -36,6 +36,7 @@ from assistant.triage.lexicon import chunks, clean
 from assistant.triage.message import Mention, Message
 from assistant.triage.modifiers import Modifiers
 from assistant.triage.persons import Persons
+from assistant.triage.prefilter import PatternPrefilter
 from assistant.triage.results import EMPTY_RESULT, TIER_RANK, TIERS, Finding, TriageResult
 from assistant.triage.rules import Rules
 from assistant.triage.schema import RulesError
@@ -80,6 +81,8 @@ class Triage:
         self._nlp = nlp if nlp is not None else _blank_pipeline()
         self._lock = threading.Lock()  # spaCy pipelines and matchers are not guaranteed thread-safe
         self.rules = Rules.build(rules, self._nlp, source, text)
+        # long texts: a matcher of only the patterns the text can match (same matches)
+        self._prefilter = PatternPrefilter(self.rules.matcher, list(self.rules.concepts), self._nlp.vocab)
         from assistant.triage.context_medspacy import build_layer  # medspacy loads only if chosen
 
         self.context = context or os.environ.get(CONTEXT_ENV_VAR) or DEFAULT_CONTEXT
@@ -181,7 +184,7 @@ class Triage:
         self, doc: Any, sent_of: List[int], clause_of: List[int], region_of: List[int]
     ) -> Dict[str, List[Mention]]:
         with self._lock:
-            matches = self.rules.matcher(doc)
+            matches = self._prefilter.matches(doc)
         strings = self._nlp.vocab.strings
         mentions: Dict[str, List[Mention]] = {}
         seen = set()
