@@ -338,7 +338,7 @@ def test_a_question_only_about_another_body_part_is_out_of_scope(make_tracker, d
 
 
 def test_a_warning_sign_asked_about_elsewhere_in_the_leg_gets_the_warning_signs(make_tracker, dispatcher, domain):
-    """"What if my foot started dragging when I walk?": a red flag asked about hypothetically
+    """ "What if my foot started dragging when I walk?": a red flag asked about hypothetically
     is a warning-signs question, wherever it is felt."""
     tracker = make_tracker(
         "when_to_see_clinician", entities=[{"entity": "body_part", "value": "other"}], red_flag_mention="hypothetical"

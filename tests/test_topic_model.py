@@ -94,7 +94,7 @@ def test_a_confident_question_of_function_words_is_kept():
 
 
 def test_a_letter_typed_three_times_counts_once():
-    """"hiii", "heyyy", "pleeease" are the words they stretch; doubled letters stay."""
+    """ "hiii", "heyyy", "pleeease" are the words they stretch; doubled letters stay."""
     assert topic_model.normalise("Hiii ther") == "hi ther"
     assert topic_model.normalise("pleeease HELP soooo sore") == "please help so sore"
     assert topic_model.normalise("a committee of three") == "a committee of three"
