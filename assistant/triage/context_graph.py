@@ -20,7 +20,9 @@ no-op in the state reached at that point, judged by a cheap test on plain intege
 * ``modifier.modifies(target)`` is False, before its ``on_modifies`` callback runs, when
   the modifier's span overlaps the target, when it is TERMINATE or PSEUDO, or when its
   scope does not overlap the target (medspacy's own ``tuple_overlaps``); those pairs are
-  not asked. All other pairs go through medspacy's ``modifies`` and ``modify`` as before,
+  not asked; a target inside one sentence is only tested against the modifiers whose scope
+  lies in that sentence or crosses one (a scope inside another sentence shares no token
+  with it). All other pairs go through medspacy's ``modifies`` and ``modify`` as before,
   so the callbacks see the same calls in the same order.
 
 tests/triage/test_long_text_paths.py compares both graphs on long texts made of the test messages.
@@ -29,7 +31,7 @@ tests/triage/test_long_text_paths.py compares both graphs on long texts made of 
 from __future__ import annotations
 
 import logging
-from typing import Any, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 from medspacy.context import ConText
 from medspacy.context.context_graph import ConTextGraph
@@ -91,9 +93,10 @@ class LinearContextGraph(ConTextGraph):
             for modifier in self.modifiers
             if modifier.direction not in ("TERMINATE", "PSEUDO")
         ]
-        for target in self.targets:
+        candidates = _candidates_by_block(self.targets, active)
+        for number, target in enumerate(self.targets):
             span = (target.start, target.end)
-            for modifier, modifier_span, scope_span in active:
+            for modifier, modifier_span, scope_span in candidates(number):
                 if tuple_overlaps(modifier_span, span) or not tuple_overlaps(scope_span, span):
                     continue
                 if modifier.modifies(target):
@@ -104,6 +107,47 @@ class LinearContextGraph(ConTextGraph):
             for target in modifier._targets:
                 edges.append((target, modifier))
         self.edges = edges
+
+
+Active = Tuple[ConTextModifier, Tuple[int, int], Tuple[int, int]]
+
+
+def _candidates_by_block(targets: List[Any], active: List[Active]) -> Callable[[int], List[Active]]:
+    """For target number n, the active modifiers (in their order) whose scope can overlap it.
+
+    ``tuple_overlaps(scope, target)`` needs a non-empty scope sharing a token with the
+    target. The doc's sentences cut the tokens into blocks: a scope inside one block and a
+    target inside another share no token. So a target inside one block is only asked of
+    the modifiers whose scope is inside that block, or crosses blocks; a target that
+    crosses blocks is asked of all (modifiers with an empty scope never modify)."""
+    if not targets or not active:
+        return lambda number: active
+    doc = targets[0].doc
+    if not doc.has_annotation("SENT_START"):
+        return lambda number: active
+    block = [0] * len(doc)
+    for current, sentence in enumerate(doc.sents):
+        block[sentence.start : sentence.end] = [current] * (sentence.end - sentence.start)
+    inside: Dict[int, List[int]] = {}
+    crossing: List[int] = []
+    for position, (_, _, (start, end)) in enumerate(active):
+        if start >= end:
+            continue
+        if block[start] == block[end - 1]:
+            inside.setdefault(block[start], []).append(position)
+        else:
+            crossing.append(position)
+
+    def candidates(number: int) -> List[Active]:
+        target = targets[number]
+        if target.end <= target.start or block[target.start] != block[target.end - 1]:
+            return active
+        positions = inside.get(block[target.start], [])
+        if crossing:
+            positions = sorted(positions + crossing)
+        return [active[position] for position in positions]
+
+    return candidates
 
 
 class LinearConText(ConText):

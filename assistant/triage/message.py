@@ -52,8 +52,10 @@ class Message:
         self.concepts = concepts
         self.mentions = mentions
         self.sent_norms: Dict[int, Set[str]] = {}
+        self.sent_tokens: Dict[int, List[int]] = {}  # a sentence's token indexes, ascending
         for index, norm in enumerate(norms):
             self.sent_norms.setdefault(self.sent_of[index], set()).add(norm)
+            self.sent_tokens.setdefault(self.sent_of[index], []).append(index)
         self.cue_tokens: Dict[str, Set[int]] = {}
         self.cue_sents: Dict[str, Set[int]] = {}
         for name, concept in concepts.items():
@@ -120,7 +122,8 @@ class Message:
             if len(phrase) == 1:
                 return True
             size = len(phrase)
-            for index in range(self.length - size + 1):
-                if self.sent_of[index] == sent and tuple(self.norms[index : index + size]) == phrase:
+            # only the sentence's own tokens, not the whole text's (called once per mention)
+            for index in self.sent_tokens.get(sent, ()):
+                if index <= self.length - size and tuple(self.norms[index : index + size]) == phrase:
                     return True
         return False
