@@ -15,7 +15,8 @@ shared, so every comparison is made in alternating windows and reported as a rat
 5. Resident memory after the load; start-up; training (`make bench-train`).
 
 `run_bench.py --train-only` is `make bench-train`; `--report-only` redraws the report
-from bench/results.json.
+from bench/results.json; `--long-only` measures part 4 alone (capped and uncapped, both on
+SQLite) into build/bench-perf/long-results.json (or BENCH_RESULTS), not into the report.
 """
 
 from __future__ import annotations
@@ -258,6 +259,53 @@ def run() -> dict:
     return results
 
 
+def run_long_only() -> dict:
+    """Only the short-beside-long measurement (part 4), with the channel's cap as served and
+    lifted to 2,000 characters, each on a fresh SQLite store: a quick before/after check of
+    long-message work (a few minutes instead of the whole bench)."""
+    STATE.mkdir(parents=True, exist_ok=True)
+    model, _, _ = training.assistant_model()
+    token = secrets.token_urlsafe(32)
+    url = servers.webhook(servers.OURS_PORT)
+    endpoints = Path(os.environ.get("BENCH_ENDPOINTS", ROOT / "endpoints.yml"))
+    results: dict = {
+        "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "store": "SQLite",
+        "load_at_start": measure.machine_load(),
+    }
+    procs: dict = {}
+    try:
+        procs["actions"] = servers.start_actions(STATE, token)
+        for label, extra in (("capped", {}), ("uncapped", {"MAX_MESSAGE_CHARS": "2000"})):
+            db = STATE / f"tracker-long-{label}.db"
+            db.unlink(missing_ok=True)
+            procs["ours"] = servers.start_assistant(
+                model, STATE, token, endpoints, name=f"rasa-long-{label}", extra_env={"TRACKER_DB": str(db), **extra}
+            )
+            measure.fresh_turns(url, QUESTIONS, conversations=3, turns=4)
+            log(f"short beside long messages ({label})")
+            results[label] = measure.short_beside_long(url, QUESTIONS)
+            results[label]["load"] = measure.machine_load()
+            procs.pop("ours").stop()
+    finally:
+        for proc in procs.values():
+            proc.stop()
+    return results
+
+
+def long_summary(results: dict) -> str:
+    lines = [f"short beside long, {results['when']} (load at start {results['load_at_start']})"]
+    for label in ("capped", "uncapped"):
+        row = results.get(label)
+        if row:
+            lines.append(
+                f"- {label}: short p95 alone {row['alone']['p95']:.0f} ms, beside 20 long "
+                f"{row['beside_long']['p95']:.0f} ms, ratio {row['ratio_p95']:.2f}; long p50 "
+                f"{row['long']['p50']:.0f} ms, replies {row['long_statuses']}; load {row['load']}"
+            )
+    return "\n".join(lines)
+
+
 def refresh_records(results: dict) -> dict:
     """The latest `make bench-train` and `make bench-first-run` figures into ``results``
     (they are measured apart from the ~15-minute bench run)."""
@@ -292,6 +340,12 @@ def main() -> int:
         sys.argv[1:] = ["--report-only"]
         if not results_path.exists():
             return 0
+    if sys.argv[1:] == ["--long-only"]:
+        long_out = Path(os.environ.get("BENCH_RESULTS", STATE / "long-results.json"))
+        long_results = run_long_only()
+        long_out.write_text(json.dumps(long_results, indent=1))
+        print(long_summary(long_results))
+        return 0
     # BENCH_RESULTS: write an A/B run elsewhere (its figures then do not become the report's).
     out = Path(os.environ.get("BENCH_RESULTS", results_path))
     if sys.argv[1:] != ["--report-only"]:
