@@ -53,6 +53,8 @@ STATE = training.STATE
 PY_SPY_VERSION = "0.4.3"
 STORE_SIZES = [int(n) for n in os.environ.get("BENCH_STORE_SIZES", "10000 100000").split()]
 log = measure.log
+# channels/triage_worker.py logs this in the Rasa process once its worker has loaded
+WORKER_READY = "triage worker ready"
 
 
 def ensure_py_spy() -> str:
@@ -157,6 +159,7 @@ def phase_sqlite(model: Path, token: str, procs: dict, urls: Dict[str, str], res
         "ours action server": procs["actions"].rss_mb(),
         "bare rasa": procs["bare"].rss_mb(),
     }
+    procs["ours"].wait_for_log(WORKER_READY)
     log("short beside long messages (the channel's 500-character cap on)")
     results["long"] = {"capped": measure.short_beside_long(urls["ours"], QUESTIONS)}
     template = sqlite_template(db)
@@ -198,6 +201,7 @@ def phase_postgres(
             extra_env={"MAX_MESSAGE_CHARS": "2000"},
         )
         warm_up(urls)
+        procs["ours"].wait_for_log(WORKER_READY)
         log("short beside long messages (cap lifted to 2,000 characters: long messages reach NLU)")
         results["long"]["uncapped"] = measure.short_beside_long(urls["ours"], QUESTIONS)
         pg.create_database("rasa_empty")
@@ -283,6 +287,7 @@ def run_long_only() -> dict:
                 model, STATE, token, endpoints, name=f"rasa-long-{label}", extra_env={"TRACKER_DB": str(db), **extra}
             )
             measure.fresh_turns(url, QUESTIONS, conversations=3, turns=4)
+            results[f"{label}_worker_ready"] = procs["ours"].wait_for_log(WORKER_READY)
             log(f"short beside long messages ({label})")
             results[label] = measure.short_beside_long(url, QUESTIONS)
             results[label]["load"] = measure.machine_load()

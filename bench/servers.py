@@ -82,6 +82,16 @@ class Proc:
             time.sleep(0.3)
         raise TimeoutError(f"{self.name} not ready after {timeout} s")
 
+    def wait_for_log(self, text: str, timeout: float = 120) -> bool:
+        """Wait until ``text`` appears in the process's log (e.g. the channel's triage worker
+        is ready: until then over-long messages are triaged in the Rasa process itself)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log_path.read_text(errors="replace"):
+                return True
+            time.sleep(0.5)
+        return False
+
     def rss_mb(self) -> float:
         proc = psutil.Process(self.popen.pid)
         return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20

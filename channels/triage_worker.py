@@ -145,7 +145,6 @@ def _serve() -> None:
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO").upper(), format="%(asctime)s %(levelname)-7s %(name)s  - %(message)s"
     )
-    logger.info("triage worker niceness %d", lower_priority())
     # The triage pipeline is rules only; thinc (under spaCy) would import TensorFlow just
     # because it is installed: 490 MB instead of 130 MB for this process.
     for framework in BLOCKED_FRAMEWORKS:
@@ -154,6 +153,9 @@ def _serve() -> None:
     from assistant.triage import Triage
 
     triage = Triage.from_file(nlp=load_nlp())
+    # loaded at the normal priority (on a busy machine a niced start-up took minutes, with
+    # every over-long message triaged in the Rasa process meanwhile); then step back
+    logger.info("triage worker niceness %d", lower_priority())
     out = sys.stdout
     out.write(json.dumps({"ready": True}) + "\n")
     out.flush()
