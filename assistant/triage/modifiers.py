@@ -114,6 +114,9 @@ class Modifiers(BackgroundStories):
                 continue
             for mention in mentions:
                 mention.experiencer = self.persons.experiencer(mention)
+                if mention.experiencer == "animal" and concept.kind in ("symptom", "history"):
+                    mention.status = Status.OTHER_PERSON  # "our cat can't put weight on his leg"
+                    continue
                 if concept.kind == "history":
                     histories.append(mention)
                 else:
@@ -149,7 +152,10 @@ class Modifiers(BackgroundStories):
             return Status.HYPOTHETICAL
         if concept.kind == "topic":
             return Status.MENTION
-        if not concept.past_counts and self.past(mention):
+        if not concept.past_counts and self.resolved(mention, "cleared"):
+            return Status.PAST
+        if not concept.past_counts and self.past(mention) and not self.message.sentence_has_cue("onset", mention.sent):
+            # "noticed 2 months ago", "started three weeks ago": when it began, not over
             return Status.PAST
         if concept.resolvable and (self.past(mention, "recent_past") or self.resolved(mention)):
             return Status.PAST
@@ -320,17 +326,20 @@ class Modifiers(BackgroundStories):
             self.message.sentence_has_cue(name, mention.sent) for name in ("past_time", "recent_past")
         )
 
-    def resolved(self, mention: "Mention") -> bool:
+    def resolved(self, mention: "Mention", cue_name: str = "resolved") -> bool:
         """Said to be over later in the same sentence (BACKWARD): "I had a temperature but
         it's gone now", "the kids had a fever last week but they're fine now" (not "it
-        hasn't gone")."""
+        hasn't gone"). ``cleared``: said by a clinician to be nothing ("the lump turned
+        out to be nothing, the GP checked it")."""
         message = self.message
-        for cue in message.cue("resolved"):
+        for cue in message.cue(cue_name):
             if cue.sent != mention.sent or cue.start < mention.end:
                 continue
             clause_start, _ = message.segments.clause_spans[cue.clause]
-            if any(index in message.all_negation_tokens for index in range(max(clause_start, cue.start - 3), cue.end)):
-                continue
+            if cue_name == "resolved" and any(
+                index in message.all_negation_tokens for index in range(max(clause_start, cue.start - 3), cue.end)
+            ):
+                continue  # "it hasn't gone" ("turned out to be nothing" holds its own "nothing")
             return True
         return False
 

@@ -23,16 +23,19 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ROLES = ("self", "other", "child", "pronoun")
+ROLES = ("self", "other", "child", "animal", "pronoun")
 ADULT_AGE = 18
 _AGE_DIGITS = re.compile(r"^(\d{1,3})")
+_DETERMINERS = frozenset(
+    {"my", "our", "the", "his", "her", "their", "your", "a", "an", "poor", "old", "little", "so", "and", "but", "also"}
+)
 
 
 @dataclass
 class Person:
     start: int
     end: int
-    role: str  # self | other | child | pronoun (resolved to other or child)
+    role: str  # self | other | child | animal | pronoun (resolved to other, child or animal)
     age: Optional[int] = None
     is_object: bool = False  # named as the object of carrying, lifting, giving birth ...
 
@@ -72,7 +75,11 @@ class Persons:
                 if role in ("other", "child") and self._describes_writer(mention.start, mention.sent):
                     continue  # "I'm a cancer patient", "I'm a 15 year old girl"
                 person = Person(mention.start, mention.end, role)
-                if role != "self":
+                if role == "animal":
+                    # a pet has the symptom only as the sentence's subject ("our cat fell off
+                    # the fence"), never as an object ("I tripped over the dog")
+                    person.is_object = not self._opens_sentence(mention.start)
+                elif role != "self":
                     person.is_object = self._named_as_object(mention.start)
                 people.append(person)
         people.sort(key=lambda person: (person.start, -(person.end - person.start)))
@@ -102,6 +109,16 @@ class Persons:
                 return True
         return False
 
+    def _opens_sentence(self, start: int) -> bool:
+        """Only a determiner or a possessive stands before ``start`` in its sentence."""
+        message = self.message
+        position = start
+        while position > 0 and message.sent_of[position - 1] == message.sent_of[start]:
+            if message.norms[position - 1] not in _DETERMINERS:
+                return False
+            position -= 1
+        return True
+
     def _named_as_object(self, start: int) -> bool:
         position = start
         while position > 0 and self.message.norms[position - 1] in self.words.object_skip:
@@ -112,8 +129,10 @@ class Persons:
     def _age_of(self, mention: "Mention") -> Optional[int]:
         message = self.message
         spec = message.concepts.get("age")
+        # "14yo" carries its unit: what follows ("14yo M") cannot make it a dose or a time
+        unit_inside = mention.end - mention.start == 1 and not message.doc[mention.start].text.isdigit()
         if spec is not None and (
-            (spec.next_not_in and message.next_is(mention.end, spec.next_not_in))
+            (spec.next_not_in and not unit_inside and message.next_is(mention.end, spec.next_not_in))
             or (spec.prev_not_in and message.prev_is(mention.start, spec.prev_not_in))
         ):
             return None  # "I'm 12 weeks pregnant", "the pain is 8"
@@ -171,11 +190,16 @@ def _resolve_roles(people: List[Person]) -> None:
         for person in people:
             if person.role == "self":
                 person.role = "child"
+    # "he"/"she" is the last person named; a pet only when no person was ("our cat ... his
+    # back leg", but "my husband tripped over the dog and he can't get up")
     last_other = "other"
+    pet_only = True
     for person in people:
         if person.age is not None and person.role in ("child", "other", "pronoun"):
             person.role = "child" if person.age < ADULT_AGE else "other"
         if person.role == "pronoun":
             person.role = last_other
         elif person.role in ("child", "other"):
-            last_other = person.role
+            last_other, pet_only = person.role, False
+        elif person.role == "animal" and pet_only and not person.is_object:
+            last_other = "animal"

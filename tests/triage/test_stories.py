@@ -99,3 +99,41 @@ def test_run_together_words_that_are_words_stay_whole(triage: Any) -> None:
     for word in ("gluteus", "painkillers", "somewhere", "myself", "cannot", "feelin", "canteen"):
         assert normaliser.split_joined(word) == word
     assert normaliser.split_joined("bothlegs") == "both legs"
+
+
+@pytest.mark.parametrize(
+    "text,flag",
+    [
+        # clinical shorthand
+        ("Sudden-onset bilateral lower limb weakness and paraesthesia this afternoon.", "bilateral_or_severe_weakness"),
+        ("Hx prostate Ca treated 2016, new-onset buttock pain over the last 3 weeks.", "cancer_history"),
+        ("Unilateral calf swelling with erythema and warmth, ?DVT.", "dvt"),
+        ("14yo M, 3/52 history of limp and knee pain, no trauma.", "child_limp"),
+        # when it began is no past time
+        ("Enlarging lump over the left buttock, noticed 2 months ago.", "mass"),
+        # non-native and dictated forms
+        ("My son have 4 years, he not want to stand on his leg today.", "child_limp"),
+        ("I lose 5 kilo without any diet and my hip is painful.", "weight_loss"),
+        ("since this morning I can't p properly it just won't come out", "bladder_bowel"),
+        ("I can't put any wait on it since I fell", "fracture"),
+        # telling, not supposing
+        ("I am 77. I should say I fell on the bus step last week and the hip has ached since.", "fall_older_adult"),
+        # a pet named as an object is not who has it
+        ("I tripped over the dog and now I can't put weight on my leg", "fracture"),
+        ("My husband tripped over the dog and he can't get up off the floor.", "fracture"),
+    ],
+)
+def test_clinical_shorthand_onset_and_other_phrasings(triage: Any, text: str, flag: str) -> None:
+    assert flag in triage.assess(text).flags
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Our cat fell off the fence and can't put weight on his back leg, do you know a vet?",
+        "The lump I was worried about turned out to be nothing, the GP checked it.",
+        "I nearly wet myself laughing at my physio's jokes.",
+    ],
+)
+def test_a_pet_a_lump_cleared_by_the_gp_and_a_laugh_are_not_flags(triage: Any, text: str) -> None:
+    assert not triage.assess(text).findings
