@@ -17,7 +17,9 @@ only the current turn's events (see ``_lean_action_calls``), so they stop growin
 the conversation.
 
 ``install()`` also keeps each conversation's past dialogue states between turns
-(serving/past_states.py), so a prediction replays only the new events.
+(serving/past_states.py), so a prediction replays only the new events, and each
+conversation's applied events (serving/applied_events.py), so the five or so calls per
+turn fold only the new events.
 
 ``install()`` is idempotent and is called when Rasa loads the tracker store
 (serving/sqlite_store.py in the embedded profile, deploy/tracker_store.py in production),
@@ -61,9 +63,10 @@ def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     _cache_event_types()
     _lean_action_calls()
-    from serving import past_states
+    from serving import applied_events, past_states
 
     past_states.install()
+    applied_events.install()
     _installed = True
     logger.info("custom action responses: validated with a schema checked once at start-up")
 

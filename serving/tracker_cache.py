@@ -211,12 +211,13 @@ class CachedSQLTrackerStoreMixin:
 
     def forget_cached(self, sender_id: Text) -> None:
         """Drop one conversation from memory now (called when it is deleted in this process)."""
-        from serving import past_states
+        from serving import applied_events, past_states
 
         cache = getattr(self, "tracker_cache", None)
         if cache is not None:
             cache.evict(sender_id)
         past_states.forget(sender_id)
+        applied_events.forget(sender_id)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Rasa's save, then the cache holds what was saved (when the database agrees)."""
