@@ -323,7 +323,10 @@ def sign_in(page, stack: StaffStack, token: str, query: str = "") -> None:
     page.keyboard.type(token)
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Sign in")).to_be_focused()
-    page.keyboard.press("Enter")
+    # the form posts to the URL the page is already on: wait for that navigation itself,
+    # not for the URL (a loaded CI machine read the cookies before the answer came)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
 
 
 def focus_walk(page, limit: int = 200) -> list:
