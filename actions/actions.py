@@ -19,7 +19,7 @@ from rasa_sdk.types import DomainDict
 from assistant import followups, replies
 from assistant.catalogue import Catalogue, load_catalogue
 from assistant.clinic import ClinicProfile, load_profile
-from assistant.topics import CONTENT_TOPICS, entity_values, resolve_topic
+from assistant.topics import CONTENT_TOPICS, EXERCISE_TOPICS, entity_values, resolve_topic
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +198,9 @@ class ActionAnswerTopic(ReplyAction):
         # A warning sign asked about ("what if my calf swelled up?", "what if my foot started
         # dragging?") is a question about warning signs wherever it is felt.
         hypothetical = (tracker.latest_message or {}).get("red_flag_mention") == "hypothetical"
-        if set(entity_values(entities, "body_part")) == {"other"} and not hypothetical:
+        # "which hand do I hold the dumbbell in for Bulgarian lunges?" asks about the exercise
+        named_exercise = intent in EXERCISE_TOPICS.values() or bool(entity_values(entities, "exercise"))
+        if set(entity_values(entities, "body_part")) == {"other"} and not (hypothetical or named_exercise):
             # Only body parts outside hip and buttock pain ("my shoulder has ached for
             # weeks"): the articles do not cover them, so no article answer.
             return replies.out_of_scope_reply(catalogue, profile, body_part=True), []

@@ -164,9 +164,13 @@ class RedFlagDetector(GraphComponent):
 
 # "What if my calf swelled up?", "suppose my foot started dragging": a red flag asked about
 # hypothetically IS a question about warning signs. When the topic head found no topic for
-# it (out of scope, another body part, unsure), the answer is the warning signs.
+# it (out of scope, another body part, unsure), or only the weak-muscle or what-if-ignored
+# topic, the answer is the warning signs.
 WARNING_SIGNS_INTENT = "when_to_see_clinician"
-UNCLEAR_INTENTS = SCOPE_INTENTS + ("nlu_fallback",)
+# "What happens if I lose feeling between my legs?", "what if both my legs go weak?": the
+# consequences and weakness topics are about a weak or ignored gluteus medius; with a red
+# flag asked about hypothetically the answer is the warning signs
+UNCLEAR_INTENTS = SCOPE_INTENTS + ("nlu_fallback", "consequences", "weakness")
 
 
 def _warning_signs_for_unclear(message: Message, ranking: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:

@@ -347,6 +347,13 @@ def test_a_warning_sign_asked_about_elsewhere_in_the_leg_gets_the_warning_signs(
     assert customs(messages)[0]["topic"] == "when_to_see_clinician"
 
 
+def test_a_question_about_one_of_the_exercises_naming_a_hand_is_answered(make_tracker, dispatcher, domain):
+    """ "Which hand do I hold the dumbbell in for Bulgarian lunges?": the exercise, not a hand."""
+    tracker = make_tracker("exercise_bulgarian_lunge", entities=[{"entity": "body_part", "value": "other"}])
+    _, messages = run(A.ActionAnswerTopic, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "exercise_bulgarian_lunge"
+
+
 def test_another_body_part_next_to_the_hip_is_still_answered(make_tracker, dispatcher, domain):
     entities = [{"entity": "body_part", "value": "other"}, {"entity": "body_part", "value": "buttock"}]
     _, messages = run(A.ActionAnswerTopic, make_tracker("causes", entities=entities), dispatcher, domain)

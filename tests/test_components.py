@@ -187,7 +187,7 @@ def test_the_head_learns_flags_and_hides_them_from_the_classifier(tmp_path):
     assert msgs[1].get(RED_FLAG_HEAD_KEY) == []
 
 
-@pytest.mark.parametrize("unclear", ["out_of_scope", "other_body_part", "nlu_fallback"])
+@pytest.mark.parametrize("unclear", ["out_of_scope", "other_body_part", "nlu_fallback", "consequences", "weakness"])
 def test_hypothetical_red_flag_without_a_topic_gets_the_warning_signs(detector, nlp, unclear):
     msg = message("suppose I lost control of my bladder, what then?", intent=unclear, nlp=nlp)
     detector.process([msg])
