@@ -51,6 +51,7 @@ _WORD = re.compile(r"#?\w+")
 _LEAD = {"number", "option", "choice", "#"}
 _OTHER = re.compile(r"\b(?:the\s+)?other\s+(?:one|option|exercise|topic)?\b|\bthe other\b", re.IGNORECASE)
 _THAT = re.compile(r"\b(?:that|this|it)(?:\s+one)?\b", re.IGNORECASE)
+_MORE = re.compile(r"\b(?:more|explain|expand|detail|details|further)\b", re.IGNORECASE)
 
 
 def ordinal_value(token: str) -> Optional[str]:
@@ -148,4 +149,6 @@ def resolve_followup(
         return None
     if _THAT.search(text or "") and len(offered) == 1:
         return offered[0]
+    if _THAT.search(text or "") and _MORE.search(text or "") and last_topic:
+        return last_topic  # "more on that one please" right after an answer: that answer
     return None

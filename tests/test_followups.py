@@ -75,3 +75,9 @@ def test_the_middle_one_of_an_odd_number_offered():
     assert find_ordinals("in the middle of the night") == []
     assert resolve_followup("the middle one", [], ["a", "b", "c"]) == "b"
     assert resolve_followup("the middle one", [], ["a", "b", "c", "d"]) is None  # ask which
+
+
+def test_more_on_that_one_right_after_an_answer_is_that_answer():
+    offered = ["exercise_hip_drop", "exercise_crab_steps", "exercises"]
+    assert resolve_followup("more on that one please", [], offered, last_topic="trendelenburg") == "trendelenburg"
+    assert resolve_followup("that one", [], offered, last_topic="trendelenburg") is None  # which of three?
