@@ -131,6 +131,12 @@ def _experiencer_fits(
     trigger: Trigger, primary: "Mention", others: List[List["Mention"]], key: Callable[["Mention"], int]
 ) -> bool:
     experiencer = primary.experiencer
+    if (
+        trigger.min_age is not None
+        and primary.experiencer_age is not None
+        and primary.experiencer_age < trigger.min_age
+    ):
+        return False  # an age is stated and it is under the flag's ("I'm 30, tripped")
     if trigger.experiencer and experiencer != trigger.experiencer:
         return False
     if trigger.experiencer_not and experiencer == trigger.experiencer_not:

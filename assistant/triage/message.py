@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from assistant.triage.modifiers import Status
 from assistant.triage.patterns import Phrase
@@ -30,6 +30,7 @@ class Mention:
     region: int = 0
     experiencer: str = "self"
     status: Status = Status.AFFIRMED
+    experiencer_age: Optional[int] = None  # the age stated for that person, if any
 
 
 class Message:

@@ -114,6 +114,7 @@ class Modifiers(BackgroundStories):
                 continue
             for mention in mentions:
                 mention.experiencer = self.persons.experiencer(mention)
+                mention.experiencer_age = self.persons.experiencer_age(mention)
                 if mention.experiencer == "animal" and concept.kind in ("symptom", "history"):
                     mention.status = Status.OTHER_PERSON  # "our cat can't put weight on his leg"
                     continue
@@ -321,7 +322,9 @@ class Modifiers(BackgroundStories):
         return message.cue_in("used_to", range(spans[mention.clause][0], mention.start))
 
     def _dated(self, mention: "Mention") -> bool:
-        """A time in the past is given for it, in its sentence ("..., that was 3 years ago")."""
+        """A time in the past is given for it, in its sentence ("..., that was 3 years ago").
+        The past tense alone is not enough: "I had numbness down there after lifting, it went
+        away" may be this morning's."""
         return self.past(mention, "recent_past") or any(
             self.message.sentence_has_cue(name, mention.sent) for name in ("past_time", "recent_past")
         )

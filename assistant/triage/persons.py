@@ -57,6 +57,13 @@ class Persons:
             index -= 1
         return self.people[index - 1].role if index else "self"
 
+    def experiencer_age(self, mention: "Mention") -> Optional[int]:
+        """The age stated for the person who has the mention, if any."""
+        index = bisect_left(self.starts, mention.end)
+        while index > 0 and self.people[index - 1].is_object:
+            index -= 1
+        return self.people[index - 1].age if index else None
+
     def experiencer_start(self, mention: "Mention") -> Optional[int]:
         """Where the person who has the mention is named (None: the writer, unnamed)."""
         index = bisect_left(self.starts, mention.end)

@@ -54,6 +54,7 @@ class Trigger:
     same_experiencer: bool = False  # every concept said of the same person
     unless_self_has: Tuple[str, ...] = ()  # not when the writer speaks of these for themself
     unless_flags: Tuple[str, ...] = ()
+    min_age: Optional[int] = None  # not when the person's stated age is under it
 
 
 @dataclass(frozen=True)
@@ -276,6 +277,7 @@ def _check_trigger(flag_id: str, trigger: schema.Trigger, concepts: Dict[str, Co
         same_experiencer=trigger.same_experiencer,
         unless_self_has=tuple(trigger.unless_self_has),
         unless_flags=tuple(trigger.unless_flags),
+        min_age=trigger.min_age,
     )
 
 

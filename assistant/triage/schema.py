@@ -147,6 +147,8 @@ class Trigger(_Strict):
     same_experiencer: bool = False
     unless_self_has: List[str] = []
     unless_flags: List[str] = []
+    # not when the person's stated age is under this ("I'm 30, tripped on the stairs")
+    min_age: Optional[int] = None
 
     @validator("pairs", pre=True, each_item=True)
     def _pair_is_symptom_and_site(cls, value: Any) -> Any:  # noqa: N805 - pydantic

@@ -137,3 +137,27 @@ def test_clinical_shorthand_onset_and_other_phrasings(triage: Any, text: str, fl
 )
 def test_a_pet_a_lump_cleared_by_the_gp_and_a_laugh_are_not_flags(triage: Any, text: str) -> None:
     assert not triage.assess(text).findings
+
+
+def test_an_older_adult_fall_needs_no_age_but_a_young_stated_age_rules_it_out(triage: Any) -> None:
+    """red-flags.md: "older person fell": most writers give no age, so any fall counts;
+    a stated age under 60 does not, and a fall that cannot bear weight is a fracture at any age."""
+    assert "fall_older_adult" in triage.assess("I fell on the ice and my hip hurts").flags
+    assert "fall_older_adult" in triage.assess("I'm 81, fell in the garden, hip sore").flags
+    assert not triage.assess("I'm 30, tripped on the stairs, just a bruise on my bum").findings
+    assert "fracture" in triage.assess("I'm 30, fell off my bike and can't put weight on my leg").flags
+
+
+@pytest.mark.parametrize(
+    "text,flag",
+    [
+        ("lost controll of my bowls this morning", "bladder_bowel"),
+        ("not passed water since yesterday morning", "bladder_bowel"),
+        ("I try to go to the toilet and nothing comes out", "bladder_bowel"),
+        ("cnat feel wen i wipe", "saddle_numbness"),
+        ("prostrate cancer few years back, new hip pain", "cancer_history"),
+        ("can't get any relief at night no matter what I take", "night_rest_pain"),
+    ],
+)
+def test_dev_v6_kinds(triage: Any, text: str, flag: str) -> None:
+    assert flag in triage.assess(text).flags
