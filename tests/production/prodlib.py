@@ -196,6 +196,26 @@ def sio_client(origin: Optional[str] = None, **kwargs):
     return socketio.Client(reconnection=False, websocket_extra_options=ws_options, **kwargs)
 
 
+def sio_connected(url: str, origin: Optional[str] = None, on: Optional[dict] = None, attempts: int = 3):
+    """A connected socket.io client with the handlers ``on`` (event -> callable). A loaded
+    CI machine once refused one websocket handshake ("Unexpected connection error") right
+    after a run of refused-origin handshakes; the tests that use this check what the server
+    answers, not that every first handshake succeeds, so it tries up to ``attempts`` times,
+    2 s apart."""
+    for attempt in range(attempts):
+        client = sio_client(origin=origin)
+        for event, handler in (on or {}).items():
+            client.on(event, handler)
+        try:
+            client.connect(url, transports=["websocket"], wait_timeout=10)
+            return client
+        except Exception:  # socketio.exceptions.ConnectionError
+            if attempt == attempts - 1:
+                raise
+            time.sleep(2)
+    raise AssertionError("unreachable")
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.5, what: str = "condition"):
     deadline = time.monotonic() + timeout
     last = None

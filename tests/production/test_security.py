@@ -8,7 +8,7 @@ import uuid
 import psutil
 import pytest
 import requests
-from prodlib import WEBHOOK, new_sender, sio_client
+from prodlib import WEBHOOK, new_sender, sio_connected
 
 ALLOWED = "http://localhost:8080"
 NOT_ALLOWED = [
@@ -194,10 +194,8 @@ def test_server_made_conversation_ids_are_random_uuids(cluster):
     random UUID (122 random bits), never a counter or the socket id."""
     ids = []
     for _ in range(2):
-        client = sio_client(origin=ALLOWED)
         got = []
-        client.on("session_confirm", got.append)
-        client.connect(cluster.base_url, transports=["websocket"], wait_timeout=10)
+        client = sio_connected(cluster.base_url, origin=ALLOWED, on={"session_confirm": got.append})
         try:
             client.emit("session_request", {"session_id": None})
             for _ in range(300):  # up to 30 s: the answer is what is checked, not its speed
