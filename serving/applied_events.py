@@ -18,19 +18,17 @@ events (a maxlen tracker dropped old ones), a loop name not seen before among th
 events (it changes how earlier loop actions read), a tracker subclass or no sender id - is
 computed by Rasa's own code. Callers get a new list each time, as from Rasa.
 
-Bounded like serving/past_states.py: ``PAST_STATES_CONVERSATIONS`` conversations (LRU),
+Bounded like serving/past_states.py (serving/conversation_memos.py): ``PAST_STATES_CONVERSATIONS`` conversations (LRU),
 ``TRACKER_CACHE_IDLE_SECONDS`` idle; ``forget(sender_id)`` drops one.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import OrderedDict
 from typing import Any, List, Optional, Set, Text
 
-from serving.past_states import IDLE_SECONDS, MAX_CONVERSATIONS
+from serving.conversation_memos import ConversationMemos, begins_with
 
 logger = logging.getLogger(__name__)
 
@@ -47,20 +45,17 @@ class _Fold:
         self.used = time.monotonic()
 
 
-_folds: "OrderedDict[Text, _Fold]" = OrderedDict()
-_lock = threading.Lock()
+_folds = ConversationMemos()  # sender id -> _Fold
 _installed = False
 original: Any = None  # Rasa's own DialogueStateTracker.applied_events, once installed
 
 
 def forget(sender_id: Text) -> None:
-    with _lock:
-        _folds.pop(sender_id, None)
+    _folds.forget(lambda key: key == sender_id)
 
 
 def clear() -> None:
-    with _lock:
-        _folds.clear()
+    _folds.clear()
 
 
 def _step(tracker: Any, event: Any, applied: List[Any], loop_names: Set[Text]) -> List[Any]:
@@ -100,24 +95,8 @@ def _loop_names(events: List[Any]) -> Set[Text]:
 
 def _take(sender_id: Text, events: List[Any]) -> Optional[_Fold]:
     """The fold of this conversation if ``events`` begins with its events."""
-    with _lock:
-        fold = _folds.pop(sender_id, None)
-    if fold is None or len(fold.events) > len(events):
-        return None
-    if not all(event is seen for event, seen in zip(events, fold.events)):
-        return None
-    return fold
-
-
-def _keep(sender_id: Text, fold: _Fold) -> None:
-    now = time.monotonic()
-    fold.used = now
-    with _lock:
-        _folds[sender_id] = fold
-        while len(_folds) > MAX_CONVERSATIONS:
-            _folds.popitem(last=False)
-        while _folds and now - next(iter(_folds.values())).used > IDLE_SECONDS:
-            _folds.popitem(last=False)
+    fold = _folds.take(sender_id)
+    return fold if fold is not None and begins_with(events, fold.events) else None
 
 
 def install() -> None:
@@ -143,7 +122,7 @@ def install() -> None:
         for event in new:
             fold.applied = _step(self, event, fold.applied, fold.loop_names)
             fold.events.append(event)
-        _keep(self.sender_id, fold)
+        _folds.keep(self.sender_id, fold)
         return list(fold.applied)
 
     DialogueStateTracker.applied_events = applied_events  # type: ignore[method-assign]

@@ -24,16 +24,12 @@ drops one (channels/forget.py, through the tracker store's ``forget_cached``).
 from __future__ import annotations
 
 import logging
-import os
-import threading
 import time
-from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Text, Tuple
 
-logger = logging.getLogger(__name__)
+from serving.conversation_memos import ConversationMemos, begins_with
 
-MAX_CONVERSATIONS = int(os.environ.get("PAST_STATES_CONVERSATIONS", "256"))
-IDLE_SECONDS = float(os.environ.get("TRACKER_CACHE_IDLE_SECONDS", "3600"))
+logger = logging.getLogger(__name__)
 
 
 class _Memo:
@@ -49,8 +45,7 @@ class _Memo:
         self.used = time.monotonic()
 
 
-_memos: "OrderedDict[Tuple[Text, bool], _Memo]" = OrderedDict()
-_lock = threading.Lock()
+_memos = ConversationMemos()  # (sender id, omit_unset_slots) -> _Memo
 _installed = False
 original: Any = None  # Rasa's own Domain.states_for_tracker_history, once installed
 
@@ -62,35 +57,19 @@ def _copy_state(state: Dict[Text, Any]) -> Dict[Text, Any]:
 
 def _take(key: Tuple[Text, bool], domain: Any, tracker: Any, applied: List[Any]) -> _Memo:
     """The memo for this conversation if ``applied`` begins with its events, else a new one."""
-    with _lock:
-        memo = _memos.pop(key, None)
-    if memo is not None and memo.domain is domain and len(memo.events) <= len(applied):
-        if all(event is seen for event, seen in zip(applied, memo.events)):
-            return memo
+    memo = _memos.take(key)
+    if memo is not None and memo.domain is domain and begins_with(applied, memo.events):
+        return memo
     return _Memo(domain, tracker.init_copy())
-
-
-def _keep(key: Tuple[Text, bool], memo: _Memo) -> None:
-    now = time.monotonic()
-    memo.used = now
-    with _lock:
-        _memos[key] = memo
-        while len(_memos) > MAX_CONVERSATIONS:
-            _memos.popitem(last=False)
-        while _memos and now - next(iter(_memos.values())).used > IDLE_SECONDS:
-            _memos.popitem(last=False)
 
 
 def forget(sender_id: Text) -> None:
     """Drop what is held for one conversation (it was deleted)."""
-    with _lock:
-        for key in [k for k in _memos if k[0] == sender_id]:
-            del _memos[key]
+    _memos.forget(lambda key: key[0] == sender_id)
 
 
 def clear() -> None:
-    with _lock:
-        _memos.clear()
+    _memos.clear()
 
 
 def install() -> None:
@@ -123,7 +102,7 @@ def install() -> None:
             replay.update(event)
             memo.events.append(event)
         last = self._clean_state(self.get_active_state(replay, omit_unset_slots=omit_unset_slots))
-        _keep(key, memo)
+        _memos.keep(key, memo)
         return [_copy_state(s) for s in memo.states] + [last]
 
     Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[method-assign]
