@@ -200,6 +200,8 @@ class Normaliser:
         self.vocabulary: Set[str] = set()
         self.corrector: Optional[TypoCorrector] = None
         self.canonical: Callable[[str], str] = lru_cache(maxsize=20000)(self._canonical_uncached)
+        # every message's long unknown words pass through here: cached like `canonical`
+        self.split_joined: Callable[[str], str] = lru_cache(maxsize=20000)(self._split_joined_uncached)
 
     def set_vocabulary(self, words: Iterable[str]) -> None:
         """The rules' own words: never corrected, and (with the lexicon's canonical words and
@@ -213,6 +215,7 @@ class Normaliser:
         self.corrector.vocabulary = frozenset(self.vocabulary)
         self.join_words: FrozenSet[str] = frozenset(self.vocabulary | set(self.variants.values()))
         self.canonical.cache_clear()  # type: ignore[attr-defined]
+        self.split_joined.cache_clear()  # type: ignore[attr-defined]
 
     def rewrite(self, text: str) -> str:
         """Lower case (tokenizer exceptions then split "CANT" like "cant"), whole-word rewrites,
@@ -224,7 +227,7 @@ class Normaliser:
             text = _JOINED_CANDIDATE.sub(lambda match: self.split_joined(match.group(0)), text)
         return text
 
-    def split_joined(self, word: str) -> str:
+    def _split_joined_uncached(self, word: str) -> str:
         """Two words typed without the space between them, when the run-together word is no
         word itself: "cantwee" -> "cant wee", "bothlegs" -> "both legs", "myleg" -> "my leg".
         A short word run into a word of the rules is split even when a one-word typo reading
