@@ -17,7 +17,7 @@ TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) content/lexico
   $(wildcard components/*.py) assistant/topic_model.py
 
 .PHONY: help venv venv-runtime spacy-model train run stop test test-unit test-data test-stories test-security \
-        evaluate validate-content clean
+        evaluate evaluate-dev validate-content clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ test: gates test-unit test-data test-stories test-security test-browser test-pro
 
 evaluate: train ## held-out sets via REST (ports 5805/5855, or RASA_URL=...), 5-fold CV (~25 min; QUICK=1: 3 folds), TF-IDF baseline -> reports/
 	$(PY) -m evaluation.evaluate
+
+evaluate-dev: train ## the development sets (evaluation/dev/, for tuning) via REST on ports 5905/5955, every miss printed; FILES=... for some
+	$(PY) -m evaluation.dev_sets $(FILES)
 
 clean: ## remove trained models and test output (not the virtual env)
 	rm -rf models results build .rasa
