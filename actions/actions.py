@@ -19,6 +19,7 @@ from rasa_sdk.types import DomainDict
 from assistant import followups, replies
 from assistant.catalogue import Catalogue, load_catalogue
 from assistant.clinic import ClinicProfile, load_profile
+from assistant.phrasing import ARTICLE_TERM
 from assistant.topics import CONTENT_TOPICS, EXERCISE_TOPICS, entity_values, resolve_topic
 
 logger = logging.getLogger(__name__)
@@ -200,11 +201,15 @@ class ActionAnswerTopic(ReplyAction):
         hypothetical = (tracker.latest_message or {}).get("red_flag_mention") == "hypothetical"
         # "which hand do I hold the dumbbell in for Bulgarian lunges?" asks about the exercise
         named_exercise = intent in EXERCISE_TOPICS.values() or bool(entity_values(entities, "exercise"))
-        if set(entity_values(entities, "body_part")) == {"other"} and not (hypothetical or named_exercise):
+        text = (tracker.latest_message or {}).get("text") or ""
+        in_scope_term = bool(ARTICLE_TERM.search(text))
+        if set(entity_values(entities, "body_part")) == {"other"} and not (
+            hypothetical or named_exercise or in_scope_term
+        ):
             # Only body parts outside hip and buttock pain ("my shoulder has ached for
             # weeks"): the articles do not cover them, so no article answer.
             return replies.out_of_scope_reply(catalogue, profile, body_part=True), []
-        topic_id = resolve_topic(intent, entities)
+        topic_id = resolve_topic(intent, entities, text)
         if not topic_id or not catalogue.topic(topic_id):
             return replies.clarify_reply(catalogue, profile, ranked_content_topics(tracker)), []
         return answered(topic_id, replies.topic_reply(catalogue, profile, topic_id))
@@ -293,7 +298,9 @@ class ActionRedFlag(ReplyAction):
         events: List[EventType] = [SlotSet("last_red_flag", messages[0]["custom"]["escalation"])]
         question = co_question(tracker)
         if question:
-            topic_id = resolve_topic(question, latest_entities(tracker))
+            topic_id = resolve_topic(
+                question, latest_entities(tracker), (tracker.latest_message or {}).get("text") or ""
+            )
             more, slot_events = answered(topic_id, replies.topic_reply(catalogue, profile, topic_id))
             messages += more
             events += slot_events

@@ -24,6 +24,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from assistant.phrasing import acknowledged_question, after_tried
 from assistant.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ class TopicModel:
     content_labels: frozenset = frozenset()
     no_content_scale: float = 1.0
     no_content_confidence: float = 1.0
+    tried_weight: float = 2.0
 
     @property
     def labels(self) -> List[str]:
@@ -153,11 +155,19 @@ class TopicModel:
             return []
         values = self.scores(texts)
         for row, text in enumerate(texts):
+            asked = acknowledged_question(text)
+            if asked:
+                values[row] = self.scores([asked])[0]
+                text = asked
             focus = focus_texts(text, self.long_message_words)
-            if focus:
+            if focus:  # a long story: its question sentences (what was tried is story too)
                 values[row] = (values[row] + self.focus_weight * self.scores(focus).mean(axis=0)) / (
                     1.0 + self.focus_weight
                 )
+                continue
+            question = after_tried(text)
+            if question:  # a short "tried X, <question>": the question clause counts double
+                values[row] = (values[row] + self.tried_weight * self.scores([question])[0]) / (1.0 + self.tried_weight)
         labels = self.labels
         out = []
         for row in values:

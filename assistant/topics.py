@@ -9,6 +9,7 @@ answers ``exercise_crab_steps``.
 from typing import Iterable, List, Optional, Tuple
 
 from assistant.catalogue import load_catalogue
+from assistant.phrasing import tried_question
 
 
 def _registry() -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
@@ -91,11 +92,18 @@ def entity_values(entities: Iterable[dict], name: str) -> List[str]:
     return seen
 
 
-def resolve_topic(intent: Optional[str], entities: Iterable[dict] = ()) -> Optional[str]:
-    """The content topic for a content intent, or None for any other intent."""
+def resolve_topic(intent: Optional[str], entities: Iterable[dict] = (), text: str = "") -> Optional[str]:
+    """The content topic for a content intent, or None for any other intent.
+
+    A single named exercise or treatment narrows the topic ("what about ice?" is self-care),
+    except one already tried before the question ("done rest and ice for weeks, what other
+    treatments are there?" asks for the other treatments): ``text`` tells which."""
     if intent not in CONTENT_TOPICS:
         return None
     entities = list(entities or ())
+    _, asked_from = tried_question(text) if text else ("", -1)
+    if asked_from > 0:
+        entities = [e for e in entities if not isinstance(e.get("start"), int) or e["start"] >= asked_from]
     if intent in EXERCISE_INTENTS:
         named = entity_values(entities, "exercise")
         if len(named) == 1 and named[0] in EXERCISE_TOPICS:

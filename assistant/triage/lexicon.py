@@ -111,9 +111,14 @@ class TypoCorrector:
     The targets are the rules' words, the lexicon's canonical words and its known
     misspellings ("kemo" for "keemo", which the caller maps on to "chemo")."""
 
-    def __init__(self, targets: Iterable[str], min_length: int, protect: Iterable[str]) -> None:
+    def __init__(
+        self, targets: Iterable[str], min_length: int, protect: Iterable[str], secondary: Iterable[str] = ()
+    ) -> None:
         from symspellpy import SymSpell
 
+        # known misspellings among the targets ("legg"): an equally close real word wins
+        # ("legz" is "legs", not "legg" -> "leg")
+        self.secondary = frozenset(secondary)
         self.min_length = min_length
         self.protect = frozenset(protect)
         self.vocabulary: FrozenSet[str] = frozenset()
@@ -149,7 +154,10 @@ class TypoCorrector:
         if not candidates:
             return None
         best = min(distance for distance, _ in candidates)
-        return min((term for distance, term in candidates if distance == best), key=lambda t: _rank(lower, t))
+        return min(
+            (term for distance, term in candidates if distance == best),
+            key=lambda t: (_rank(lower, t), t in self.secondary),
+        )
 
 
 # a lower-case run of letters long enough to be two words typed together
@@ -211,6 +219,7 @@ class Normaliser:
             self.vocabulary | self.fuzzy_targets | set(self.variants.values()) | set(self.variants),
             self.fuzzy_min_length,
             self.fuzzy_protect,
+            secondary=set(self.variants) - set(self.variants.values()) - self.vocabulary,
         )
         self.corrector.vocabulary = frozenset(self.vocabulary)
         self.join_words: FrozenSet[str] = frozenset(self.vocabulary | set(self.variants.values()))
@@ -239,6 +248,8 @@ class Normaliser:
             return word
         if word in self.variants:
             return word
+        if word.endswith("in") and corrector.correct(word) == word + "g":
+            return word  # a dropped g ("nothin": nothing), not "no thin"
         rules = self.join_words
         fallback = ""
         for cut in range(2, len(word) - 2):

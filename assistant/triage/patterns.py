@@ -89,7 +89,7 @@ class PatternCompiler:
 
     def _slots(self, token: str, concept: str) -> List[List[TokenPattern]]:
         """One notation token -> one or more slots; each slot is a list of alternatives."""
-        gap = re.fullmatch(r"~(\d)", token)
+        gap = re.fullmatch(r"~(\d+)", token)
         if gap:
             return [[[{"IS_SENT_START": False, "OP": "?"}]] for _ in range(int(gap.group(1)))]
         if token == "_":
