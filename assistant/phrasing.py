@@ -9,6 +9,12 @@ from typing import Tuple
 
 _WORD = re.compile(r"[a-z']+")
 
+# Words a question starts with; the topic head's long-message focus adds its own
+# (``assistant.topic_model._QUESTION_START``), this module's clause test its own (below).
+QUESTION_WORDS = (
+    "what|whats|what's|why|how|when|where|which|who|can|could|should|would|will|is|are|do|does|did|any|tell|explain"
+)
+
 # A message that opens with an acknowledgement and goes on to ask ("thanks. does ice help?",
 # "Thank you dear. And what does it do", "ok and what does it do exactly") asks the rest:
 # the acknowledgement's words must not outvote the question. "yes" and "no" are left out on
@@ -28,11 +34,8 @@ _TRIED = re.compile(
     r"\b(?:tried|trying|done|been\s+doing|been\s+using|been\s+taking|taken|been\s+on)\b",
     re.IGNORECASE,
 )
-_ASK_START = re.compile(
-    r"^(?:what|whats|what's|why|how|when|where|which|who|can|could|should|would|will|is|are|do|does|did|any|"
-    r"anything|tell|explain|more|show)\b",
-    re.IGNORECASE,
-)
+# not "and"/"so"/"but": "tried physio, and it helped a bit" asks nothing
+_ASK_START = re.compile(rf"^(?:{QUESTION_WORDS}|anything|more|show)\b", re.IGNORECASE)
 
 _CLAUSE_SEPARATOR = re.compile(r"[.,;!?\n]+|\s+-+\s+")
 

@@ -24,7 +24,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from assistant.phrasing import acknowledged_question, after_tried
+from assistant.phrasing import QUESTION_WORDS, acknowledged_question, after_tried
 from assistant.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -83,11 +83,7 @@ TEXT_SPEAK = {
 _WORD = re.compile(r"[a-z']+")
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-_QUESTION_START = re.compile(
-    r"^(what|whats|what's|why|how|when|where|which|who|can|could|should|would|will|is|are|am|do|does|did|"
-    r"have|has|any|tell|explain|please|help|so|but|and)\b",
-    re.IGNORECASE,
-)
+_QUESTION_START = re.compile(rf"^(?:{QUESTION_WORDS}|am|have|has|please|help|so|but|and)\b", re.IGNORECASE)
 
 
 _STRETCHED = re.compile(r"([a-z])\1{2,}")

@@ -100,6 +100,8 @@ def resolve_topic(intent: Optional[str], entities: Iterable[dict] = (), text: st
     treatments are there?" asks for the other treatments): ``text`` tells which."""
     if intent not in CONTENT_TOPICS:
         return None
+    if intent not in EXERCISE_INTENTS and intent != "treatment":
+        return intent
     entities = list(entities or ())
     _, asked_from = tried_question(text) if text else ("", -1)
     if asked_from > 0:

@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from prodlib import WEBHOOK, chat, new_sender, patient_ip, session_from, sio_client
+from prodlib import WEBHOOK, chat, new_sender, patient_ip, session_from, sio_connected
 
 LONG = "my hip hurts " * 8_000  # ~100 kB
 
@@ -204,19 +204,21 @@ class SioPatient:
         # after the 100 kB-frame test. The tests check what the server answers on a
         # connected socket, so a connection is tried up to ``attempts`` times, 2 s apart,
         # and must be connected with its session confirmed before any payload is sent.
+        # (The handshake itself is retried by prodlib.sio_connected.)
         self.replies, self.errors, self.session = [], [], None
         self.session_id = new_sender()
+        handlers = {
+            "bot_uttered": lambda data: self.replies.append(data),
+            "error": lambda data: self.errors.append(data),
+            "session_confirm": self._confirm,
+        }
         for attempt in range(attempts):
-            self.client = sio_client()
-            self.client.on("bot_uttered", lambda data: self.replies.append(data))
-            self.client.on("error", lambda data: self.errors.append(data))
-            self.client.on("session_confirm", self._confirm)
+            self.client = sio_connected(base_url, on=handlers)
             try:
-                self.client.connect(base_url, transports=["websocket"], wait_timeout=10)
                 self.client.emit("session_request", {"session_id": self.session_id})
                 if self.wait(lambda: self.session is not None, 10) and self.client.connected:
                     return
-            except Exception:  # socketio.exceptions.ConnectionError / BadNamespaceError
+            except Exception:  # socketio.exceptions.BadNamespaceError: dropped meanwhile
                 if attempt == attempts - 1:
                     raise
             self.client.disconnect()
