@@ -312,7 +312,22 @@ class ActionClarify(ReplyAction):
         return "action_clarify"
 
     def reply(self, tracker, catalogue, profile) -> Reply:
+        closing = closing_words(tracker)
+        if closing:
+            # "thank you, bye": thanks or goodbye, both right; no "did you mean" for them
+            return replies.simple_reply(catalogue, profile, closing, closing), []
         return replies.clarify_reply(catalogue, profile, ranked_content_topics(tracker, 0.05)), []
+
+
+CLOSING_INTENTS = ("thanks", "goodbye")
+
+
+def closing_words(tracker: Tracker) -> Optional[str]:
+    """``thanks`` or ``goodbye`` when the classifier was unsure only between those two."""
+    ranking = [r for r in (tracker.latest_message or {}).get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+    if len(ranking) >= 2 and {ranking[0].get("name"), ranking[1].get("name")} == set(CLOSING_INTENTS):
+        return str(ranking[0]["name"])
+    return None
 
 
 class ActionOutOfScope(ReplyAction):

@@ -265,6 +265,29 @@ def test_clarify_offers_the_likely_topics(make_tracker, dispatcher, domain):
     assert "Did you mean" in messages[0]["text"]
 
 
+@pytest.mark.parametrize("first,second", [("thanks", "goodbye"), ("goodbye", "thanks")])
+def test_clarify_unsure_only_between_thanks_and_goodbye_says_the_first(first, second, make_tracker, dispatcher, domain):
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.8},
+        {"name": first, "confidence": 0.45},
+        {"name": second, "confidence": 0.44},
+        {"name": "surgery", "confidence": 0.05},
+    ]
+    _, messages = run(A.ActionClarify, make_tracker("nlu_fallback", ranking=ranking), dispatcher, domain)
+    assert customs(messages)[0]["topic"] == first
+    assert customs(messages)[0]["escalation"] == "none"
+
+
+def test_clarify_between_thanks_and_a_topic_still_asks(make_tracker, dispatcher, domain):
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.8},
+        {"name": "thanks", "confidence": 0.45},
+        {"name": "exercises", "confidence": 0.44},
+    ]
+    _, messages = run(A.ActionClarify, make_tracker("nlu_fallback", ranking=ranking), dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "clarify"
+
+
 @pytest.mark.parametrize("intent,escalation", [("other_body_part", "routine"), ("out_of_scope", "none")])
 def test_out_of_scope(intent, escalation, make_tracker, dispatcher, domain):
     _, messages = run(A.ActionOutOfScope, make_tracker(intent), dispatcher, domain)

@@ -14,7 +14,7 @@ import logging
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Tuple
 
-from assistant.triage.modifiers import CUE_CATEGORIES, PRESENT_WORDS, Direction, Modifiers
+from assistant.triage.modifiers import CUE_CATEGORIES, Direction, Modifiers, moves_to_present
 from assistant.triage.rules import ModifierWords, Rules
 
 if TYPE_CHECKING:
@@ -182,14 +182,11 @@ def _past_scope(words: ModifierWords, coordinated: bool = False) -> Callable[[An
         if message.sent_of[modifier.start] != message.sent_of[target.start]:
             return False
         cue_clause, clause = message.clause_of[modifier.start], message.clause_of[target.start]
+        if modifier.end <= target.start and moves_to_present(message.norms[modifier.end : target.start]):
+            return False  # "... 5 years ago and in the last few weeks he's got a new pain"
         if cue_clause == clause:
             return True
-        if (
-            coordinated
-            and cue_clause < clause
-            and modifier.start >= _forward_scope_start(target)
-            and not PRESENT_WORDS & set(message.norms[modifier.end : target.start])
-        ):
+        if coordinated and cue_clause < clause and modifier.start >= _forward_scope_start(target):
             return True
         cue_start, cue_end = message.segments.clause_spans[cue_clause]
         if cue_end - cue_start <= 5 and clause == cue_clause + 1:

@@ -124,6 +124,7 @@ class TypoCorrector:
         self.vocabulary: FrozenSet[str] = frozenset()
         self.english = english_words()
         self.targets = sorted({word for word in targets if word.isalpha() and len(word) >= 3})
+        self.target_set = frozenset(self.targets)
         self.symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
         for word in self.targets:
             self.symspell.create_dictionary_entry(word, 1)
@@ -137,6 +138,9 @@ class TypoCorrector:
             or lower in self.english
         ):
             return None
+        dialect = self._eye_dialect(lower)
+        if dialect is not None:
+            return dialect
         from symspellpy import Verbosity
 
         limit = 1 if len(lower) <= 7 else 2
@@ -158,6 +162,20 @@ class TypoCorrector:
             (term for distance, term in candidates if distance == best),
             key=lambda t: (_rank(lower, t), t in self.secondary),
         )
+
+    def _eye_dialect(self, lower: str) -> Optional[str]:
+        """Endings typed as spoken, before any edit distance: "leakin" leaking, "slapin"
+        slapping, "tripd" tripped, "turnd" turned, "feva" fever. Only a rules word counts."""
+        stem = lower[:-2] if lower.endswith("in") else lower[:-1]
+        if lower.endswith("in"):
+            candidates = [lower + "g", stem + stem[-1:] + "ing"]
+        elif lower.endswith("d") and not lower.endswith("ed"):
+            candidates = [stem + "ed", stem + stem[-1:] + "ed"]
+        elif lower.endswith("a"):
+            candidates = [stem + "er", stem + "ah"]
+        else:
+            return None
+        return next((word for word in candidates if word in self.vocabulary or word in self.target_set), None)
 
 
 # a lower-case run of letters long enough to be two words typed together

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from enum import Enum
-from typing import TYPE_CHECKING, Dict, List, Set, Tuple
+from typing import TYPE_CHECKING, Dict, List, Sequence, Set, Tuple
 
 from assistant.triage.rules import Concept, ModifierWords
 from assistant.triage.stories import BackgroundStories
@@ -48,7 +48,38 @@ class Direction(Enum):
 # a FORWARD hypothetical cue reaches on over clauses these join (see _forward_scope_start)
 COORDINATORS = frozenset({"and", "or", "&"})
 # ... unless the coordinated clause moves to the present ("last year, and now it's hot")
-PRESENT_WORDS = frozenset({"now", "today", "currently", "recently", "again", "still", "since", "tonight", "lately"})
+PRESENT_WORDS = frozenset(
+    {
+        "now",
+        "today",
+        "currently",
+        "recently",
+        "again",
+        "still",
+        "since",
+        "tonight",
+        "lately",
+        "new",
+        "yesterday",
+        "suddenly",
+    }
+)
+_RECENT_SPAN_START = frozenset({"last", "past"})
+_RECENT_SPAN_UNITS = frozenset({"days", "weeks", "months", "day", "week", "fortnight"})
+
+
+def moves_to_present(norms: Sequence[str]) -> bool:
+    """The words between a past cue and a mention move the story to now: a present-time word
+    ("and now"), or "in the last / past (few) days|weeks|months" (a recent stretch up to now)."""
+    if PRESENT_WORDS & set(norms):
+        return True
+    for index, norm in enumerate(norms):
+        if norm in _RECENT_SPAN_START and index > 0 and norms[index - 1] in ("the", "these"):
+            following = list(norms[index + 1 : index + 4])
+            if any(word in _RECENT_SPAN_UNITS for word in following):
+                return True
+    return False
+
 
 # cue name -> (the status it gives, its direction)
 CUE_CATEGORIES: Dict[str, Tuple[Status, Direction]] = {
@@ -160,8 +191,15 @@ class Modifiers(BackgroundStories):
             return Status.PAST
         if concept.resolvable and (self.past(mention, "recent_past") or self.resolved(mention)):
             return Status.PAST
-        if not concept.past_counts and self._dated(mention) and self.resolved(mention):
-            return Status.PAST  # dated and said to be over: "swollen last summer, fine now"
+        if (
+            not concept.past_counts
+            and (self._dated(mention) or self.message.sentence_has_cue("passing_cause", mention.sent))
+            and self.resolved(mention, reach_next=True)
+        ):
+            # dated and said to be over: "swollen last summer, fine now"; or a passing cause
+            # and over: "numb bum from the bleachers, went away when I stood up", "numb
+            # from the epidural, it wore off the same day"
+            return Status.PAST
         if concept.kind == "history" and self.someone_elses_history(mention):
             return Status.OTHER_PERSON
         return Status.AFFIRMED
@@ -287,7 +325,10 @@ class Modifiers(BackgroundStories):
         if self.message.cue_in("hypothetical_question", range(clause_start, clause_end)):
             return True
         # a question about a symptom with nobody having it ("is numbness in the groin
-        # serious?") is a general question
+        # serious?") is a general question, unless the sentence dates it now ("leaking wee
+        # all day now, is that the sciatica?")
+        if self.message.sentence_has_cue("recency", mention.sent):
+            return concept.speculative_in_question
         return mention.sent not in self.persons.sentences or concept.speculative_in_question
 
     # ------------------------------------------------------------------ past and resolved
@@ -296,6 +337,8 @@ class Modifiers(BackgroundStories):
         spans = message.segments.clause_spans
         scope_start = self._forward_scope_start(mention)
         for cue in self.past_by_sentence.get((cue_name, mention.sent), ()):
+            if cue.end <= mention.start and moves_to_present(message.norms[cue.end : mention.start]):
+                continue  # "a fever 2 years ago and in the last few weeks my hip hurts"
             if cue.clause == mention.clause:
                 return True
             # the same time for a coordinated clause: "years ago I had a UTI and couldn't pee"
@@ -304,7 +347,7 @@ class Modifiers(BackgroundStories):
                 cue_name == "past_time"
                 and cue.clause < mention.clause
                 and cue.start >= scope_start
-                and not PRESENT_WORDS & set(message.norms[cue.end : mention.start])
+                and not moves_to_present(message.norms[cue.end : mention.start])
             ):
                 return True
             # fronted time adverbial: "Years ago, I had ..."
@@ -325,19 +368,34 @@ class Modifiers(BackgroundStories):
         """A time in the past is given for it, in its sentence ("..., that was 3 years ago").
         The past tense alone is not enough: "I had numbness down there after lifting, it went
         away" may be this morning's."""
-        return self.past(mention, "recent_past") or any(
-            self.message.sentence_has_cue(name, mention.sent) for name in ("past_time", "recent_past")
-        )
+        message = self.message
+        if self.past(mention, "recent_past") or any(
+            message.sentence_has_cue(name, mention.sent) for name in ("past_time", "recent_past")
+        ):
+            return True
+        # the next sentence dates it: "... it wore off the same day. That was 6 years ago."
+        return self._points_back_next(mention.sent) and message.sentence_has_cue("past_time", mention.sent + 1)
 
-    def resolved(self, mention: "Mention", cue_name: str = "resolved") -> bool:
+    def _points_back_next(self, sent: int) -> bool:
+        """The next sentence opens by pointing back at this one ("That was ...", "It went ...")."""
+        tokens = self.message.sent_tokens.get(sent + 1)
+        return bool(tokens) and self.message.norms[tokens[0]] in ("that", "this", "it", "which", "they")
+
+    def resolved(self, mention: "Mention", cue_name: str = "resolved", reach_next: bool = False) -> bool:
         """Said to be over later in the same sentence (BACKWARD): "I had a temperature but
         it's gone now", "the kids had a fever last week but they're fine now" (not "it
         hasn't gone"). ``cleared``: said by a clinician to be nothing ("the lump turned
         out to be nothing, the GP checked it")."""
         message = self.message
+        next_sentence = reach_next and self._points_back_next(mention.sent)
         for cue in message.cue(cue_name):
-            if cue.sent != mention.sent or cue.start < mention.end:
+            if cue.start < mention.end:
                 continue
+            if cue.sent != mention.sent:
+                # "It went away once I moved around." right after it
+                tokens = message.sent_tokens.get(mention.sent + 1) or [0]
+                if not (next_sentence and cue.sent == mention.sent + 1 and cue.start - tokens[0] <= 3):
+                    continue
             clause_start, _ = message.segments.clause_spans[cue.clause]
             if cue_name == "resolved" and any(
                 index in message.all_negation_tokens for index in range(max(clause_start, cue.start - 3), cue.end)

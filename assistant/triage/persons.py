@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 ROLES = ("self", "other", "child", "animal", "pronoun")
 ADULT_AGE = 18
 _AGE_DIGITS = re.compile(r"^(\d{1,3})")
+_FIRST_PERSON_BE = frozenset({"'m", "am", "m", "im"})
 _DETERMINERS = frozenset(
     {"my", "our", "the", "his", "her", "their", "your", "a", "an", "poor", "old", "little", "so", "and", "but", "also"}
 )
@@ -58,11 +59,22 @@ class Persons:
         return self.people[index - 1].role if index else "self"
 
     def experiencer_age(self, mention: "Mention") -> Optional[int]:
-        """The age stated for the person who has the mention, if any."""
+        """The age stated for the person who has the mention, if any: the writer's age holds
+        wherever the writer has a mention ("I slipped on the ice ... I'm 29")."""
         index = bisect_left(self.starts, mention.end)
         while index > 0 and self.people[index - 1].is_object:
             index -= 1
-        return self.people[index - 1].age if index else None
+        person = self.people[index - 1] if index else None
+        if person is not None and person.age is not None:
+            return person.age
+        if person is None or person.role == "self":
+            return self.writer_age
+        return None
+
+    @property
+    def writer_age(self) -> Optional[int]:
+        """The age the writer gives for themself anywhere in the chunk ("I'm 34")."""
+        return next((p.age for p in self.people if p.role == "self" and p.age is not None), None)
 
     def experiencer_start(self, mention: "Mention") -> Optional[int]:
         """Where the person who has the mention is named (None: the writer, unnamed)."""
@@ -138,8 +150,15 @@ class Persons:
         spec = message.concepts.get("age")
         # "14yo" carries its unit: what follows ("14yo M") cannot make it a dose or a time
         unit_inside = mention.end - mention.start == 1 and not message.doc[mention.start].text.isdigit()
+        # "I'm 27." ends a sentence: a writer's own "am N" needs no unit ("I'm 12 weeks" still does)
+        stated_by_writer = message.norms[mention.start] in _FIRST_PERSON_BE and message.next_is(mention.end, [(".",)])
         if spec is not None and (
-            (spec.next_not_in and not unit_inside and message.next_is(mention.end, spec.next_not_in))
+            (
+                spec.next_not_in
+                and not unit_inside
+                and not stated_by_writer
+                and message.next_is(mention.end, spec.next_not_in)
+            )
             or (spec.prev_not_in and message.prev_is(mention.start, spec.prev_not_in))
         ):
             return None  # "I'm 12 weeks pregnant", "the pain is 8"
