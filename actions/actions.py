@@ -189,6 +189,24 @@ class ReplyAction(Action, abc.ABC):
     asks_checks = True
 
 
+# "on my feet all day", "off my feet": a way of saying standing or resting, no foot named
+_FEET_IDIOM = re.compile(r"\b(?:on|off)\s+(?:my|your|his|her|their|our|me|the)\s*$", re.IGNORECASE)
+
+
+def body_parts_named(entities: List[dict], text: str) -> List[str]:
+    """The body_part values of the message, less "on my feet"-style idioms."""
+    values = []
+    for entity in entities or []:
+        if entity.get("entity") != "body_part":
+            continue
+        start = entity.get("start")
+        if isinstance(start, int) and str(text[start : entity.get("end") or start]).lower() in ("feet", "foot"):
+            if _FEET_IDIOM.search(text[:start]):
+                continue
+        values.append(str(entity.get("value")))
+    return values
+
+
 class ActionAnswerTopic(ReplyAction):
     def name(self) -> Text:
         return "action_answer_topic"
@@ -203,13 +221,14 @@ class ActionAnswerTopic(ReplyAction):
         named_exercise = intent in EXERCISE_TOPICS.values() or bool(entity_values(entities, "exercise"))
         text = (tracker.latest_message or {}).get("text") or ""
         in_scope_term = bool(ARTICLE_TERM.search(text))
-        if set(entity_values(entities, "body_part")) == {"other"} and not (
-            hypothetical or named_exercise or in_scope_term
-        ):
+        if set(body_parts_named(entities, text)) == {"other"} and not (hypothetical or named_exercise or in_scope_term):
             # Only body parts outside hip and buttock pain ("my shoulder has ached for
             # weeks"): the articles do not cover them, so no article answer.
             return replies.out_of_scope_reply(catalogue, profile, body_part=True), []
         topic_id = resolve_topic(intent, entities, text)
+        if topic_id in EXERCISE_TOPICS.values() or intent == "exercises":
+            # "I don't have a TRX, what about the other lunge?" right after the TRX lunge
+            topic_id = followups.other_of_kind(text, tracker.get_slot("last_topic")) or topic_id
         if not topic_id or not catalogue.topic(topic_id):
             return replies.clarify_reply(catalogue, profile, ranked_content_topics(tracker)), []
         return answered(topic_id, replies.topic_reply(catalogue, profile, topic_id))

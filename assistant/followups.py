@@ -50,6 +50,9 @@ _COUNT_WORDS = {"one", "two", "three", "four", "five", "six"}  # only after "num
 _WORD = re.compile(r"#?\w+")
 _LEAD = {"number", "option", "choice", "#"}
 _OTHER = re.compile(r"\b(?:the\s+)?other\s+(?:one|option|exercise|topic)?\b|\bthe other\b", re.IGNORECASE)
+# "the other lunge": the other topic of that kind (a word of the topic ids)
+_OTHER_KIND = re.compile(r"\bother\s+(lunge|lunges)\b", re.IGNORECASE)
+_KIND_TOPICS = {"lunge": ("exercise_trx_lunge", "exercise_bulgarian_lunge")}
 _THAT = re.compile(r"\b(?:that|this|it)(?:\s+one)?\b", re.IGNORECASE)
 _MORE = re.compile(r"\b(?:more|explain|expand|detail|details|further)\b", re.IGNORECASE)
 
@@ -102,6 +105,16 @@ def _pick(offered: Sequence[str], value: str) -> Optional[str]:
     return None
 
 
+def other_of_kind(text: str, last_topic: Optional[str]) -> Optional[str]:
+    """ "the other lunge" right after one lunge: the other topic of that kind, else None."""
+    kind = _OTHER_KIND.search(text or "")
+    if not kind or not last_topic:
+        return None
+    kinds = _KIND_TOPICS[kind.group(1).lower().rstrip("s")]
+    others = [t for t in kinds if t != last_topic]
+    return others[0] if last_topic in kinds and len(others) == 1 else None
+
+
 def named_topics(entities: Iterable[dict]) -> List[str]:
     """Topics named by exercise or treatment entities, in message order, de-duplicated."""
     entities = list(entities or ())
@@ -126,6 +139,9 @@ def resolve_followup(
     answered was picked from, so "the other one" after choosing one of two means the
     second of those two, not something from the new answer's follow-ups.
     """
+    other = other_of_kind(text, last_topic)
+    if other:
+        return other  # before any named one: "I don't have a TRX, what about the other lunge?"
     named = named_topics(entities)
     if len(named) == 1:
         return named[0]

@@ -377,6 +377,21 @@ def test_a_question_about_one_of_the_exercises_naming_a_hand_is_answered(make_tr
     assert customs(messages)[0]["topic"] == "exercise_bulgarian_lunge"
 
 
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("the ache is bad after a day on my feet, would physio help?", "physiotherapy"),
+        ("my feet hurt, would physio help?", "out_of_scope"),
+    ],
+)
+def test_on_my_feet_names_no_foot(text, expected, make_tracker, dispatcher, domain):
+    start = text.index("feet")
+    entities = [{"entity": "body_part", "value": "other", "start": start, "end": start + 4}]
+    tracker = make_tracker("physiotherapy", entities=entities, text=text)
+    _, messages = run(A.ActionAnswerTopic, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == expected
+
+
 def test_another_body_part_next_to_the_hip_is_still_answered(make_tracker, dispatcher, domain):
     entities = [{"entity": "body_part", "value": "other"}, {"entity": "body_part", "value": "buttock"}]
     _, messages = run(A.ActionAnswerTopic, make_tracker("causes", entities=entities), dispatcher, domain)

@@ -81,3 +81,16 @@ def test_more_on_that_one_right_after_an_answer_is_that_answer():
     offered = ["exercise_hip_drop", "exercise_crab_steps", "exercises"]
     assert resolve_followup("more on that one please", [], offered, last_topic="trendelenburg") == "trendelenburg"
     assert resolve_followup("that one", [], offered, last_topic="trendelenburg") is None  # which of three?
+
+
+def test_the_other_lunge_is_the_other_of_the_two_lunges_even_with_one_named():
+    trx = [{"entity": "exercise", "value": "trx_lunge", "start": 13, "end": 16}]
+    assert (
+        resolve_followup(
+            "I don't have a TRX, what about the other lunge?", trx, ["exercise_hip_drop"], "exercise_trx_lunge"
+        )
+        == "exercise_bulgarian_lunge"
+    )
+    assert resolve_followup("the other lunge", [], [], "exercise_bulgarian_lunge") == "exercise_trx_lunge"
+    # no lunge answered yet: which of the two is not clear
+    assert resolve_followup("the other lunge", [], [], "exercises") is None

@@ -160,12 +160,26 @@ class Modifiers(BackgroundStories):
                 mention.status = Status.OTHER_PERSON
         for mention in histories:
             mention.status = self.status(self.message.concepts[mention.concept], mention)
+        for name, mentions in self.message.mentions.items():
+            for mention in mentions:
+                if mention.status is Status.HYPOTHETICAL and not self._supposes(self.message.concepts[name], mention):
+                    mention.status = Status.OTHER_PERSON
         return any(
             mention.status is Status.HYPOTHETICAL
             for name, mentions in self.message.mentions.items()
             if self.message.concepts[name].subject
             for mention in mentions
         )
+
+    def _supposes(self, concept: Concept, mention: "Mention") -> bool:
+        """A hypothetical mention that supposes. Someone else's history or condition named
+        in a question is their history (``OTHER_PERSON``) ("my grandad has bowel cancer, what does a weak
+        gluteus medius do?") supposes nothing unless an "if"-like cue reaches it ("what if
+        my dad had cancer")."""
+        if concept.kind not in ("history", "topic") or mention.experiencer not in ("other", "child"):
+            return True
+        start = self._forward_scope_start(mention)
+        return any(index in self.hypothetical_forward for index in range(start, mention.start + 1))
 
     def status(self, concept: Concept, mention: "Mention") -> Status:
         if (
