@@ -234,11 +234,7 @@ class MedspacyModifiers(Modifiers):
         if mention.sent in self.questions and not concept.question_counts:
             if QUESTION in categories or concept.speculative_in_question:
                 return True
-            # nobody named: a general question, unless the sentence dates it now ("leaking
-            # wee all day now, is that the sciatica?")
-            if mention.sent not in self.persons.sentences and not self.message.sentence_has_cue(
-                "recency", mention.sent
-            ):
+            if self.general_question(mention):
                 return True
         if MODAL in categories and not concept.modal_counts:
             return True

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from enum import Enum
-from typing import TYPE_CHECKING, Dict, List, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
 from assistant.triage.rules import Concept, ModifierWords
 from assistant.triage.stories import BackgroundStories
@@ -172,10 +172,10 @@ class Modifiers(BackgroundStories):
         )
 
     def _supposes(self, concept: Concept, mention: "Mention") -> bool:
-        """A hypothetical mention that supposes. Someone else's history or condition named
-        in a question is their history (``OTHER_PERSON``) ("my grandad has bowel cancer, what does a weak
-        gluteus medius do?") supposes nothing unless an "if"-like cue reaches it ("what if
-        my dad had cancer")."""
+        """Whether a hypothetical mention supposes anything. Someone else's history or
+        condition named in a question ("my grandad has bowel cancer, what does a weak
+        gluteus medius do?") is their history, not a supposition, unless an "if"-like cue
+        reaches it ("what if my dad had cancer"); ``assign`` marks it ``OTHER_PERSON``."""
         if concept.kind not in ("history", "topic") or mention.experiencer not in ("other", "child"):
             return True
         start = self._forward_scope_start(mention)
@@ -338,12 +338,13 @@ class Modifiers(BackgroundStories):
     def _speculative_question(self, concept: Concept, mention: "Mention", clause_start: int, clause_end: int) -> bool:
         if self.message.cue_in("hypothetical_question", range(clause_start, clause_end)):
             return True
-        # a question about a symptom with nobody having it ("is numbness in the groin
-        # serious?") is a general question, unless the sentence dates it now ("leaking wee
-        # all day now, is that the sciatica?")
-        if self.message.sentence_has_cue("recency", mention.sent):
-            return concept.speculative_in_question
-        return mention.sent not in self.persons.sentences or concept.speculative_in_question
+        return self.general_question(mention) or concept.speculative_in_question
+
+    def general_question(self, mention: "Mention") -> bool:
+        """A question about a symptom with nobody having it ("is numbness in the groin
+        serious?"), unless the sentence dates it now ("leaking wee all day now, is that the
+        sciatica?"). Both context layers ask this."""
+        return mention.sent not in self.persons.sentences and not self.message.sentence_has_cue("recency", mention.sent)
 
     # ------------------------------------------------------------------ past and resolved
     def past(self, mention: "Mention", cue_name: str = "past_time") -> bool:
@@ -352,17 +353,14 @@ class Modifiers(BackgroundStories):
         scope_start = self._forward_scope_start(mention)
         for cue in self.past_by_sentence.get((cue_name, mention.sent), ()):
             if cue.end <= mention.start and moves_to_present(message.norms[cue.end : mention.start]):
-                continue  # "a fever 2 years ago and in the last few weeks my hip hurts"
+                # "a fever 2 years ago and in the last few weeks my hip hurts" (also for a
+                # coordinated clause: not "... last year and now it's hot and swollen")
+                continue
             if cue.clause == mention.clause:
                 return True
             # the same time for a coordinated clause: "years ago I had a UTI and couldn't pee"
             # (not "... last year and now it's hot and swollen")
-            if (
-                cue_name == "past_time"
-                and cue.clause < mention.clause
-                and cue.start >= scope_start
-                and not moves_to_present(message.norms[cue.end : mention.start])
-            ):
+            if cue_name == "past_time" and cue.clause < mention.clause and cue.start >= scope_start:
                 return True
             # fronted time adverbial: "Years ago, I had ..."
             cue_start, cue_end = spans[cue.clause]
@@ -390,10 +388,14 @@ class Modifiers(BackgroundStories):
         # the next sentence dates it: "... it wore off the same day. That was 6 years ago."
         return self._points_back_next(mention.sent) and message.sentence_has_cue("past_time", mention.sent + 1)
 
+    def _next_sentence_start(self, sent: int) -> Optional[int]:
+        tokens = self.message.sent_tokens.get(sent + 1)
+        return tokens[0] if tokens else None
+
     def _points_back_next(self, sent: int) -> bool:
         """The next sentence opens by pointing back at this one ("That was ...", "It went ...")."""
-        tokens = self.message.sent_tokens.get(sent + 1)
-        return bool(tokens) and self.message.norms[tokens[0]] in ("that", "this", "it", "which", "they")
+        start = self._next_sentence_start(sent)
+        return start is not None and self.message.norms[start] in ("that", "this", "it", "which", "they")
 
     def resolved(self, mention: "Mention", cue_name: str = "resolved", reach_next: bool = False) -> bool:
         """Said to be over later in the same sentence (BACKWARD): "I had a temperature but
@@ -401,14 +403,14 @@ class Modifiers(BackgroundStories):
         hasn't gone"). ``cleared``: said by a clinician to be nothing ("the lump turned
         out to be nothing, the GP checked it")."""
         message = self.message
+        next_start = self._next_sentence_start(mention.sent)
         next_sentence = reach_next and self._points_back_next(mention.sent)
         for cue in message.cue(cue_name):
             if cue.start < mention.end:
                 continue
             if cue.sent != mention.sent:
                 # "It went away once I moved around." right after it
-                tokens = message.sent_tokens.get(mention.sent + 1) or [0]
-                if not (next_sentence and cue.sent == mention.sent + 1 and cue.start - tokens[0] <= 3):
+                if not (next_sentence and cue.sent == mention.sent + 1 and cue.start - (next_start or 0) <= 3):
                     continue
             clause_start, _ = message.segments.clause_spans[cue.clause]
             if cue_name == "resolved" and any(

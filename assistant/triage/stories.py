@@ -58,15 +58,17 @@ class BackgroundStories:
             start -= 1
         if any(cue.start >= start for cue in message.cue("asks_what_to_do")):
             return False
-        # in hospital already, and the writer turns to their own: background ("my grandad
-        # fell and broke his hip, he's in hospital now. It's made me think about my own hip")
-        if any(message.sentence_has_cue("under_care", sent) for sent in (mention.sent, mention.sent + 1)) and any(
-            cue.start >= mention.end for cue in message.cue("writer_own")
+        turns_to_own = any(cue.start >= mention.end for cue in message.cue("writer_own"))
+        # in hospital already, and the writer turns to their own: background even when dated
+        # now ("my grandad fell and broke his hip, he's in hospital now. It's made me think
+        # about my own hip")
+        if turns_to_own and any(
+            message.sentence_has_cue("under_care", sent) for sent in (mention.sent, mention.sent + 1)
         ):
             return True
         if message.sentence_has_cue("recency", mention.sent):
             return False
-        if any(cue.start >= mention.end for cue in message.cue("writer_own")):
+        if turns_to_own:
             return True
         if message.cue("family_history"):
             return True
