@@ -245,12 +245,24 @@ def webchat_page(new_page, url: str):
 
 
 def webchat_ask(page, text: str, expect_text, settle_ms: int = 6000):
-    """Send ``text`` and wait for a bot message containing ``expect_text`` (rasa-webchat shows
-    a turn's messages one by one, with a typing delay each), then let the turn finish."""
+    """Send ``text`` and wait for a bot message of this turn containing ``expect_text``
+    (rasa-webchat shows a turn's messages one by one, with a typing delay each), then let
+    the turn finish. Only messages after those already shown count: an earlier one with the
+    same words (the first turn's disclaimer names the emergency number too) is no answer."""
+    responses = page.locator(".rw-response")
+    before = responses.count()
     page.locator(".rw-new-message").fill(text)
     page.locator(".rw-new-message").press("Enter")
-    answer = page.locator(".rw-response").filter(has_text=expect_text).last
-    expect(answer).to_be_visible(timeout=ANSWER_TIMEOUT)
+    matches = expect_text.search if isinstance(expect_text, re.Pattern) else (lambda t: expect_text in t)
+    deadline = time.monotonic() + ANSWER_TIMEOUT / 1000
+    while True:
+        found = [i for i in range(before, responses.count()) if matches(responses.nth(i).inner_text())]
+        if found:
+            answer = responses.nth(found[0])
+            break
+        assert time.monotonic() < deadline, f"no new reply with {expect_text!r} to {text!r}"
+        page.wait_for_timeout(250)
+    expect(answer).to_be_visible()
     page.wait_for_timeout(settle_ms)  # the rest of the turn, and longer than quick replies lasted
     return answer
 
