@@ -207,6 +207,10 @@ def body_parts_named(entities: List[dict], text: str) -> List[str]:
     return values
 
 
+def option_descriptions(catalogue: Catalogue, topic_ids: List[str]) -> dict:
+    return {topic_id: catalogue.description(topic_id) for topic_id in topic_ids}
+
+
 class ActionAnswerTopic(ReplyAction):
     def name(self) -> Text:
         return "action_answer_topic"
@@ -229,6 +233,15 @@ class ActionAnswerTopic(ReplyAction):
         if topic_id in EXERCISE_TOPICS.values() or intent == "exercises":
             # "I don't have a TRX, what about the other lunge?" right after the TRX lunge
             topic_id = followups.other_of_kind(text, tracker.get_slot("last_topic")) or topic_id
+        offered = [t for t in tracker.get_slot("offered") or [] if catalogue.topic(t)]
+        if topic_id not in offered:
+            # "the standing on one leg one": the offered option it describes
+            descriptions = option_descriptions(catalogue, [*offered, topic_id])
+            lists = {topic: catalogue.topic(topic).follow_ups for topic in offered}
+            topic_id = (
+                followups.described_option(text, offered, descriptions, incumbent=topic_id, follow_ups=lists)
+                or topic_id
+            )
         if not topic_id or not catalogue.topic(topic_id):
             return replies.clarify_reply(catalogue, profile, ranked_content_topics(tracker)), []
         return answered(topic_id, replies.topic_reply(catalogue, profile, topic_id))
@@ -267,6 +280,9 @@ class ActionChooseOption(ReplyAction):
             last_topic=tracker.get_slot("last_topic"),
             picked_from=tracker.get_slot("choices") or [],
         )
+        if topic_id is None:
+            text = (tracker.latest_message or {}).get("text") or ""
+            topic_id = followups.described_option(text, offered, option_descriptions(catalogue, offered))
         if topic_id is None or not catalogue.topic(topic_id):
             buttons = replies.topic_buttons(catalogue, offered) or replies.menu_buttons(catalogue)
             return replies.simple_reply(catalogue, profile, "choose_unknown", "clarify", buttons=buttons), []
@@ -276,8 +292,44 @@ class ActionChooseOption(ReplyAction):
         return messages, events
 
 
+# Replies that end by asking what else the patient would like to know (their contract
+# topics): a "yes" or "no" after them answers that question.
+ASKED_ANYTHING_ELSE = ("thanks", "greet", "capabilities")
+# A bare acknowledgement of an answer ("ok", "got it"), not a "yes please" to more of it.
+ACKNOWLEDGEMENT = re.compile(
+    r"^(?:(?:ah|oh|ahh|ohh|right|ok|okay)[ ,]+)?"
+    r"(?:ok|okay|okey|oki|okie|k|kk|alright|all right|right|got it|i see|fine|cool|noted|understood)$"
+)
+
+
+def previous_reply_topics(tracker: Tracker) -> List[str]:
+    """The contract topics of the assistant's messages just before the latest message."""
+    topics: List[str] = []
+    seen_user = False
+    for event in reversed(tracker.events or []):
+        kind = event.get("event")
+        if kind == "user":
+            if seen_user:
+                break
+            seen_user = True
+        elif seen_user and kind == "bot":
+            topic = (((event.get("data") or {}).get("custom")) or {}).get("topic")
+            if topic:
+                topics.append(str(topic))
+    return topics
+
+
+def asked_anything_else(tracker: Tracker) -> bool:
+    return any(topic in ASKED_ANYTHING_ELSE for topic in previous_reply_topics(tracker))
+
+
+def is_acknowledgement(text: str) -> bool:
+    return bool(ACKNOWLEDGEMENT.match(re.sub(r"[^a-z ,]+", "", (text or "").lower()).strip(" ,")))
+
+
 class ActionAffirm(ReplyAction):
-    """ "Yes" after an answer: the "more" depth if there is one, else what next."""
+    """ "Yes" after an answer: the "more" depth if there is one, else what next. A bare "ok"
+    acknowledges the answer, and "yes" to "anything else?" is asked what."""
 
     def name(self) -> Text:
         return "action_affirm"
@@ -294,6 +346,11 @@ class ActionAffirm(ReplyAction):
                 SlotSet("pending_check", None),
                 SlotSet("last_red_flag", messages[0]["custom"]["escalation"]),
             ]
+        menu = replies.menu_buttons(catalogue)
+        if asked_anything_else(tracker):
+            return replies.simple_reply(catalogue, profile, "what_next", "capabilities", buttons=menu), []
+        if is_acknowledgement((tracker.latest_message or {}).get("text") or ""):
+            return replies.simple_reply(catalogue, profile, "acknowledged", "capabilities", buttons=menu), []
         topic = catalogue.topic(tracker.get_slot("last_topic") or "")
         if topic and topic.more:
             return answered(topic.id, replies.topic_reply(catalogue, profile, topic.id, depth="more"))
@@ -421,4 +478,7 @@ class ActionAnythingElse(SmallTalkAction):
     def reply(self, tracker, catalogue, profile) -> Reply:
         if tracker.get_slot("pending_check"):
             return replies.check_answered_no(catalogue, profile), [SlotSet("pending_check", None)]
+        if asked_anything_else(tracker):
+            # "no" to "is there anything else you'd like to know?": not the same question again
+            return replies.simple_reply(catalogue, profile, "goodbye", "goodbye"), []
         return super().reply(tracker, catalogue, profile)

@@ -68,6 +68,11 @@ class Catalogue:
     def topic(self, topic_id: str) -> Optional[Topic]:
         return self.topics.get(topic_id)
 
+    def description(self, topic_id: str) -> str:
+        """A topic's own wording (title, answer, steps): what "the ... one" is matched against."""
+        topic = self.topics.get(topic_id)
+        return " ".join([topic.title, topic.answer, *topic.steps]) if topic else ""
+
     def title(self, topic_id: str) -> str:
         topic = self.topics.get(topic_id)
         return topic.title if topic else topic_id.replace("_", " ").capitalize()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from assistant.topics import EXERCISE_TOPICS, TREATMENT_TOPICS, entity_values
 
@@ -55,6 +55,70 @@ _OTHER_KIND = re.compile(r"\bother\s+(lunge|lunges)\b", re.IGNORECASE)
 _KIND_TOPICS = {"lunge": ("exercise_trx_lunge", "exercise_bulgarian_lunge")}
 _THAT = re.compile(r"\b(?:that|this|it)(?:\s+one)?\b", re.IGNORECASE)
 _MORE = re.compile(r"\b(?:more|explain|expand|detail|details|further)\b", re.IGNORECASE)
+
+
+# "the standing on one leg one", "that one where you stand on one leg", "the one with the
+# band": an offered option picked by what it is like ("one" as a pronoun, not "one leg")
+_ONE_REF = re.compile(
+    r"\b(?:the|that|this)(?:\s+[\w'-]+){0,6}?\s+one\b"
+    r"(?!\s+(?:leg|legs|foot|feet|side|sides|hip|hips|knee|knees|arm|of|day|days|week|weeks|time|bit|more|at))",
+    re.IGNORECASE,
+)
+_DESCRIBING_WORD = re.compile(r"[a-z]+")
+# words that say nothing about which option is meant
+_NOT_DESCRIBING = frozenset(
+    "a an and the that this these those one ones it its is are was be do does did how what which "
+    "where when who you your i me my to of on in at for with by from up down off out or so then "
+    "there their them they he she we us our can could would should will just please about like "
+    "more tell show explain again thing exercise option".split()
+)
+
+
+def _describing_words(text: str) -> set:
+    """Content words, with a plain -ing/-s/-ed ending dropped ("standing" -> "stand")."""
+    words = set()
+    for word in _DESCRIBING_WORD.findall((text or "").lower()):
+        if word in _NOT_DESCRIBING or len(word) < 3:
+            continue
+        for ending in ("ing", "ed", "es", "s"):
+            if word.endswith(ending) and len(word) - len(ending) >= 3:
+                word = word[: -len(ending)]
+                break
+        words.add(word)
+    return words
+
+
+def described_option(
+    text: str,
+    offered: Sequence[str],
+    descriptions: Mapping[str, str],
+    incumbent: Optional[str] = None,
+    follow_ups: Optional[Mapping[str, Sequence[str]]] = None,
+) -> Optional[str]:
+    """The offered topic a "the ... one" follow-up describes ("the standing on one leg one"):
+    the one whose own wording shares the most words with the message, if it alone does best;
+    None when the message does not point at an option that way.
+
+    ``incumbent`` is the topic the classifier chose. It is kept when it fits the words
+    better, or as well when the best option is a list that names it (after the Bulgarian
+    lunge, "the one with the band" is crab steps, not the exercise list that mentions it).
+    """
+    if not offered or not _ONE_REF.search(text or ""):
+        return None
+    said = _describing_words(text)
+
+    def overlap(topic: str) -> int:
+        return len(said & _describing_words(descriptions.get(topic, "")))
+
+    scores = sorted(((overlap(topic), topic) for topic in offered), reverse=True)
+    best, topic = scores[0]
+    if best == 0 or (len(scores) > 1 and scores[1][0] == best):
+        return None
+    if incumbent is not None and incumbent not in offered:
+        fits = overlap(incumbent)
+        if fits > best or (fits == best and incumbent in (follow_ups or {}).get(topic, ())):
+            return None
+    return topic
 
 
 def ordinal_value(token: str) -> Optional[str]:

@@ -64,6 +64,8 @@ WORDING_KEYS = (
     "thanks",
     "capabilities",
     "anything_else",
+    "acknowledged",
+    "what_next",
     "appointment.configured",
     "appointment.unconfigured",
     "handoff.configured",

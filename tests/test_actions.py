@@ -91,6 +91,36 @@ def test_tell_me_more_gives_the_deeper_text(make_tracker, dispatcher, domain, ca
     assert customs(messages)[0]["depth"] == "more"
 
 
+@pytest.mark.parametrize("text", ["ok", "Okay.", "ok got it", "alright", "oh ok"])
+def test_a_bare_ok_after_an_answer_acknowledges_it(text, make_tracker, dispatcher, domain, catalogue):
+    tracker = make_tracker("affirm", slots={"last_topic": "gluteus_medius"}, text=text, previous_topic="gluteus_medius")
+    _, messages = run(A.ActionAffirm, tracker, dispatcher, domain)
+    assert messages[0]["text"] == catalogue.say("acknowledged")
+    assert customs(messages)[0]["escalation"] == "none" and "depth" not in customs(messages)[0]
+    assert messages[0]["buttons"], "the menu is offered"
+
+
+@pytest.mark.parametrize("text", ["yes please", "yes", "sure"])
+def test_yes_please_after_an_answer_still_gives_more(text, make_tracker, dispatcher, domain):
+    tracker = make_tracker("affirm", slots={"last_topic": "gluteus_medius"}, text=text, previous_topic="gluteus_medius")
+    _, messages = run(A.ActionAffirm, tracker, dispatcher, domain)
+    assert customs(messages)[0]["depth"] == "more"
+
+
+def test_yes_to_anything_else_asks_what(make_tracker, dispatcher, domain, catalogue):
+    tracker = make_tracker("affirm", slots={"last_topic": "consequences"}, text="yes", previous_topic="thanks")
+    _, messages = run(A.ActionAffirm, tracker, dispatcher, domain)
+    assert messages[0]["text"] == catalogue.say("what_next")
+    assert customs(messages)[0]["topic"] == "capabilities" and customs(messages)[0]["escalation"] == "none"
+
+
+def test_no_to_anything_else_says_goodbye(make_tracker, dispatcher, domain, catalogue):
+    tracker = make_tracker("deny", slots={"last_topic": "consequences"}, text="no", previous_topic="thanks")
+    _, messages = run(A.ActionAnythingElse, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "goodbye"
+    assert messages[0]["text"] == catalogue.say("goodbye")
+
+
 def test_tell_me_more_without_a_topic_asks_which(make_tracker, dispatcher, domain):
     _, messages = run(A.ActionTellMeMore, make_tracker("tell_me_more"), dispatcher, domain)
     assert customs(messages)[0]["topic"] == "clarify"

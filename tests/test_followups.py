@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.followups import find_ordinals, ordinal_value, resolve_followup
+from assistant.followups import described_option, find_ordinals, ordinal_value, resolve_followup
 
 EXERCISES = ["exercise_hip_drop", "exercise_crab_steps", "exercise_trx_lunge", "exercise_bulgarian_lunge"]
 
@@ -94,3 +94,33 @@ def test_the_other_lunge_is_the_other_of_the_two_lunges_even_with_one_named():
     assert resolve_followup("the other lunge", [], [], "exercise_bulgarian_lunge") == "exercise_trx_lunge"
     # no lunge answered yet: which of the two is not clear
     assert resolve_followup("the other lunge", [], [], "exercises") is None
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("The standing on one leg one. How do I do it", "exercise_hip_drop"),
+        ("the one with the band round your knees", "exercise_crab_steps"),
+        ("that one where you put your foot up on a step", "exercise_bulgarian_lunge"),
+        ("that one", None),  # four offered: which one is not said
+        ("my one leg is sore when I stand", None),  # "one leg" is no "the ... one"
+        ("the one with a kettlebell", None),  # nothing offered is like that
+    ],
+)
+def test_the_one_described_by_what_it_is_like(text, expected, catalogue):
+    descriptions = {topic: catalogue.description(topic) for topic in EXERCISES}
+    assert described_option(text, EXERCISES, descriptions) == expected
+
+
+def test_the_classifiers_own_topic_is_kept_when_it_fits_the_words_as_well(catalogue):
+    offered = ["exercise_hip_drop", "exercises", "physiotherapy"]  # after the Bulgarian lunge
+    descriptions = {topic: catalogue.description(topic) for topic in [*offered, "exercise_crab_steps"]}
+    lists = {topic: catalogue.topic(topic).follow_ups for topic in offered}
+    text = "how do i do the one with the band round your knees"
+    assert described_option(text, offered, descriptions, "exercise_crab_steps", lists) is None
+
+
+def test_an_offered_option_beats_an_unoffered_topic_that_fits_as_well(catalogue):
+    descriptions = {topic: catalogue.description(topic) for topic in [*EXERCISES, "trendelenburg"]}
+    text = "The standing on one leg one. How do I do it"  # right after the exercise list
+    assert described_option(text, EXERCISES, descriptions, incumbent="trendelenburg") == "exercise_hip_drop"

@@ -118,6 +118,8 @@ class ConversationFile(Strict):
     thanks: StrictStr
     capabilities: StrictStr
     anything_else: StrictStr
+    acknowledged: StrictStr
+    what_next: StrictStr
     appointment: AppointmentWording
     handoff: HandoffWording
     out_of_scope: StrictStr

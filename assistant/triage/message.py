@@ -20,6 +20,10 @@ from assistant.triage.segment import Segmentation
 logger = logging.getLogger(__name__)
 
 
+# cues whose next_not_in / prev_not_in are applied where they are read, not here
+CUES_WITH_OWN_NEIGHBOUR_RULES = ("age",)
+
+
 @dataclass
 class Mention:
     concept: str
@@ -61,7 +65,8 @@ class Message:
         self.cue_sents: Dict[str, Set[int]] = {}
         for name, concept in concepts.items():
             if concept.kind == "cue":
-                found = mentions.get(name, [])
+                found = [mention for mention in mentions.get(name, []) if not self._cue_excluded(concept, mention)]
+                mentions[name] = found
                 self.cue_tokens[name] = {index for mention in found for index in range(mention.start, mention.end)}
                 self.cue_sents[name] = {mention.sent for mention in found}
         self.concept_tokens: Set[int] = set()
@@ -77,6 +82,15 @@ class Message:
         # a negation that is part of a flag ("nothing helps", "can't wee") negates nothing else
         self.all_negation_tokens = set(self.cue_tokens.get("negation", set()))
         self.cue_tokens["negation"] = self.all_negation_tokens - part_of_flag
+
+    def _cue_excluded(self, concept: Concept, mention: Mention) -> bool:
+        """A cue's own neighbour lists ("since the rugby" before "tackle" is no exertion).
+        Ages apply theirs when they are read, with their exceptions (persons.py)."""
+        if concept.name in CUES_WITH_OWN_NEIGHBOUR_RULES:
+            return False
+        if concept.next_not_in and self.next_is(mention.end, concept.next_not_in):
+            return True
+        return concept.prev_not_in is not None and self.prev_is(mention.start, concept.prev_not_in)
 
     def cue(self, name: str) -> List[Mention]:
         return self.mentions.get(name, [])
