@@ -22,6 +22,18 @@ from rasa.shared.nlu.training_data.message import Message
 from assistant.followups import find_ordinals
 
 SPACY_DOC = "text_spacy_doc"
+# "my hip drops when I walk" describes the sign (Trendelenburg), not the hip-drop exercise:
+# the words after a possessive, followed by when/while/as/to one side
+SIGN_OWNERS = {"my", "her", "his", "your", "their", "our", "one", "mum's", "dad's"}
+SIGN_NEXT = {"when", "while", "whilst", "as", "whenever", "during", "sideways", "down", "to", "lower", "if"}
+
+
+def describes_the_sign(doc: Any, ent: Any) -> bool:
+    if ent.label_ != "exercise" or ent.ent_id_ != "hip_drop":
+        return False
+    before = doc[ent.start - 1].lower_ if ent.start > 0 else ""
+    after = doc[ent.end].lower_ if ent.end < len(doc) else ""
+    return before in SIGN_OWNERS and after in SIGN_NEXT
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
@@ -59,7 +71,7 @@ class LexiconEntityExtractor(GraphComponent, EntityExtractorMixin):
                 "confidence_entity": 1.0,
             }
             for ent in doc.ents
-            if ent.label_ in self.labels
+            if ent.label_ in self.labels and not describes_the_sign(doc, ent)
         ]
 
     def ordinals(self, text: str, found: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:

@@ -54,6 +54,21 @@ def test_lexicon_entities_have_canonical_values(text, expected, nlp):
     assert all(e["extractor"] == "LexiconEntityExtractor" for e in msg.get(ENTITIES))
 
 
+@pytest.mark.parametrize(
+    "text,exercise",
+    [
+        ("why does my hip drop when I walk", False),  # the sign, not the exercise
+        ("her hip drops to one side", False),
+        ("how do I do hip drops", True),
+        ("I do my hip drops every morning, is that enough", True),
+    ],
+)
+def test_a_hip_that_drops_is_the_sign_not_the_exercise(text, exercise, nlp):
+    extractor = LexiconEntityExtractor(LexiconEntityExtractor.get_default_config())
+    [msg] = extractor.process([message(text, nlp=nlp)])
+    assert (("exercise", "hip_drop") in {(e["entity"], e["value"]) for e in msg.get(ENTITIES)}) is exercise
+
+
 def test_red_flag_overrides_the_intent_and_keeps_the_ranking(detector):
     msg = message("I can't feel anything around my bum and privates, what exercises help?", intent="exercises")
     detector.process([msg])
