@@ -216,6 +216,14 @@ def _resolve_roles(people: List[Person]) -> None:
         for person in people:
             if person.role == "self":
                 person.role = "child"
+    # "my daughter's hip hurts after netball, she's 25": an age said of "she" is the age of
+    # the person she refers back to, so the earlier "her hip" is an adult's too
+    named = None
+    for person in people:
+        if person.role in ("child", "other"):
+            named = person
+        elif person.role == "pronoun" and person.age is not None and named is not None and named.age is None:
+            named.age = person.age
     # "he"/"she" is the last person named; a pet only when no person was ("our cat ... his
     # back leg", but "my husband tripped over the dog and he can't get up")
     last_other = "other"
