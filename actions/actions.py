@@ -190,7 +190,8 @@ class ReplyAction(Action, abc.ABC):
 
 
 # "on my feet all day", "off my feet": a way of saying standing or resting, no foot named
-_FEET_IDIOM = re.compile(r"\b(?:on|off)\s+(?:my|your|his|her|their|our|me|the)\s*$", re.IGNORECASE)
+# "on my feet all day", "standing on one foot": balance and standing, not a foot complaint
+_FEET_IDIOM = re.compile(r"\b(?:on|off)\s+(?:my|your|his|her|their|our|me|the|one|a|each|either)\s*$", re.IGNORECASE)
 
 
 def body_parts_named(entities: List[dict], text: str) -> List[str]:
