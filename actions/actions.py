@@ -142,6 +142,10 @@ class ReplyAction(Action, abc.ABC):
                 json_message=message.get("custom"),
             )
         topics = [m["custom"]["topic"] for m in messages if m.get("custom")]
+        if topics:
+            # action calls carry only the current turn's events (serving/speedups.py), so
+            # the last reply's topic is kept where the next turn can read it
+            events = [*events, SlotSet("last_reply_topic", topics[-1])]
         logger.info(
             "action=%s intent=%s topics=%s escalation=%s ms=%.1f",
             self.name(),
@@ -303,25 +307,9 @@ ACKNOWLEDGEMENT = re.compile(
 )
 
 
-def previous_reply_topics(tracker: Tracker) -> List[str]:
-    """The contract topics of the assistant's messages just before the latest message."""
-    topics: List[str] = []
-    seen_user = False
-    for event in reversed(tracker.events or []):
-        kind = event.get("event")
-        if kind == "user":
-            if seen_user:
-                break
-            seen_user = True
-        elif seen_user and kind == "bot":
-            topic = (((event.get("data") or {}).get("custom")) or {}).get("topic")
-            if topic:
-                topics.append(str(topic))
-    return topics
-
-
 def asked_anything_else(tracker: Tracker) -> bool:
-    return any(topic in ASKED_ANYTHING_ELSE for topic in previous_reply_topics(tracker))
+    """The assistant's last reply asked what else the patient would like to know."""
+    return tracker.get_slot("last_reply_topic") in ASKED_ANYTHING_ELSE
 
 
 def is_acknowledgement(text: str) -> bool:

@@ -77,7 +77,7 @@ def make_tracker():
         metadata: Optional[dict] = None,
         red_flags: Iterable[dict] = (),
         red_flag_mention: Optional[str] = None,
-        previous_topic: Optional[str] = None,
+        previous_topic: Optional[str] = None,  # the contract topic of the assistant's last reply
     ) -> Tracker:
         latest = {
             "intent": {"name": intent, "confidence": 1.0},
@@ -90,9 +90,9 @@ def make_tracker():
         }
         return Tracker(
             sender_id="test-sender",
-            slots=dict(slots or {}),
+            slots={**({"last_reply_topic": previous_topic} if previous_topic else {}), **(slots or {})},
             latest_message=latest,
-            events=_events_before(previous_topic, text),
+            events=[],
             paused=False,
             followup_action=None,
             active_loop={},
@@ -100,19 +100,6 @@ def make_tracker():
         )
 
     return make
-
-
-def _events_before(previous_topic: Optional[str], text: str) -> list:
-    """A first turn whose reply had the contract topic ``previous_topic``, then the latest message."""
-    if not previous_topic:
-        return []
-    return [
-        {"event": "user", "text": "earlier message"},
-        {"event": "action", "name": "action_earlier"},
-        {"event": "bot", "text": "earlier reply", "data": {"custom": {"topic": previous_topic, "escalation": "none"}}},
-        {"event": "action", "name": "action_listen"},
-        {"event": "user", "text": text},
-    ]
 
 
 def customs(messages) -> list:
