@@ -381,6 +381,11 @@ class ActionClarify(ReplyAction):
         if closing:
             # "thank you, bye": thanks or goodbye, both right; no "did you mean" for them
             return replies.simple_reply(catalogue, profile, closing, closing), []
+        last_topic = tracker.get_slot("last_topic")
+        text = (tracker.latest_message or {}).get("text") or ""
+        if last_topic and catalogue.topic(last_topic) and followups.asks_how_to_do_it(text):
+            # "and how do I do that?" right after the hip drops: their steps again
+            return answered(last_topic, replies.topic_reply(catalogue, profile, last_topic))
         return replies.clarify_reply(catalogue, profile, ranked_content_topics(tracker, 0.05)), []
 
 

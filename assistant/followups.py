@@ -55,6 +55,17 @@ _OTHER_KIND = re.compile(r"\bother\s+(lunge|lunges)\b", re.IGNORECASE)
 _KIND_TOPICS = {"lunge": ("exercise_trx_lunge", "exercise_bulgarian_lunge")}
 _THAT = re.compile(r"\b(?:that|this|it)(?:\s+one)?\b", re.IGNORECASE)
 _MORE = re.compile(r"\b(?:more|explain|expand|detail|details|further)\b", re.IGNORECASE)
+# "and how do I do that?" right after an answer: that answer's own how-to
+_HOW_THAT = re.compile(
+    r"\bhow\s+(?:do|should|would|can|could|to)\s+(?:i\s+|you\s+|we\s+)?(?:do|perform|try|start|begin)\s+"
+    r"(?:that|this|it|them|those|these)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_how_to_do_it(text: str) -> bool:
+    """ "and how do I do that?": the how-to of the topic just answered."""
+    return bool(_HOW_THAT.search(text or ""))
 
 
 # "the standing on one leg one", "that one where you stand on one leg", "the one with the

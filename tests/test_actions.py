@@ -107,6 +107,12 @@ def test_yes_please_after_an_answer_still_gives_more(text, make_tracker, dispatc
     assert customs(messages)[0]["depth"] == "more"
 
 
+def test_how_do_i_do_that_right_after_an_exercise_is_its_how_to(make_tracker, dispatcher, domain):
+    tracker = make_tracker("nlu_fallback", slots={"last_topic": "exercise_hip_drop"}, text="and how do I do that?")
+    _, messages = run(A.ActionClarify, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "exercise_hip_drop"
+
+
 def test_yes_to_anything_else_asks_what(make_tracker, dispatcher, domain, catalogue):
     tracker = make_tracker("affirm", slots={"last_topic": "consequences"}, text="yes", previous_topic="thanks")
     _, messages = run(A.ActionAffirm, tracker, dispatcher, domain)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.followups import described_option, find_ordinals, ordinal_value, resolve_followup
+from assistant.followups import asks_how_to_do_it, described_option, find_ordinals, ordinal_value, resolve_followup
 
 EXERCISES = ["exercise_hip_drop", "exercise_crab_steps", "exercise_trx_lunge", "exercise_bulgarian_lunge"]
 
@@ -124,3 +124,17 @@ def test_an_offered_option_beats_an_unoffered_topic_that_fits_as_well(catalogue)
     descriptions = {topic: catalogue.description(topic) for topic in [*EXERCISES, "trendelenburg"]}
     text = "The standing on one leg one. How do I do it"  # right after the exercise list
     assert described_option(text, EXERCISES, descriptions, incumbent="trendelenburg") == "exercise_hip_drop"
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("and how do I do that?", True),
+        ("how should I do it", True),
+        ("how do you do them", True),
+        ("how do I book", False),
+        ("what is that", False),
+    ],
+)
+def test_how_do_i_do_that(text, expected):
+    assert asks_how_to_do_it(text) is expected
