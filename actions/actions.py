@@ -193,8 +193,8 @@ class ReplyAction(Action, abc.ABC):
     asks_checks = True
 
 
-# "on my feet all day", "off my feet": a way of saying standing or resting, no foot named
-# "on my feet all day", "standing on one foot": balance and standing, not a foot complaint
+# "on my feet all day", "off my feet", "standing on one foot": standing, resting or
+# balance, not a foot complaint
 _FEET_IDIOM = re.compile(r"\b(?:on|off)\s+(?:my|your|his|her|their|our|me|the|one|a|each|either)\s*$", re.IGNORECASE)
 
 
@@ -210,10 +210,6 @@ def body_parts_named(entities: List[dict], text: str) -> List[str]:
                 continue
         values.append(str(entity.get("value")))
     return values
-
-
-def option_descriptions(catalogue: Catalogue, topic_ids: List[str]) -> dict:
-    return {topic_id: catalogue.description(topic_id) for topic_id in topic_ids}
 
 
 class ActionAnswerTopic(ReplyAction):
@@ -241,10 +237,10 @@ class ActionAnswerTopic(ReplyAction):
         offered = [t for t in tracker.get_slot("offered") or [] if catalogue.topic(t)]
         if topic_id not in offered:
             # "the standing on one leg one": the offered option it describes
-            descriptions = option_descriptions(catalogue, [*offered, topic_id])
-            lists = {topic: catalogue.topic(topic).follow_ups for topic in offered}
             topic_id = (
-                followups.described_option(text, offered, descriptions, incumbent=topic_id, follow_ups=lists)
+                followups.described_option(
+                    text, offered, catalogue.description, incumbent=topic_id, follow_ups=catalogue.follow_ups
+                )
                 or topic_id
             )
         if not topic_id or not catalogue.topic(topic_id):
@@ -287,7 +283,7 @@ class ActionChooseOption(ReplyAction):
         )
         if topic_id is None:
             text = (tracker.latest_message or {}).get("text") or ""
-            topic_id = followups.described_option(text, offered, option_descriptions(catalogue, offered))
+            topic_id = followups.described_option(text, offered, catalogue.description)
         if topic_id is None or not catalogue.topic(topic_id):
             buttons = replies.topic_buttons(catalogue, offered) or replies.menu_buttons(catalogue)
             return replies.simple_reply(catalogue, profile, "choose_unknown", "clarify", buttons=buttons), []
@@ -343,9 +339,7 @@ class ActionAffirm(ReplyAction):
         topic = catalogue.topic(tracker.get_slot("last_topic") or "")
         if topic and topic.more:
             return answered(topic.id, replies.topic_reply(catalogue, profile, topic.id, depth="more"))
-        return replies.simple_reply(
-            catalogue, profile, "anything_else", "capabilities", buttons=replies.menu_buttons(catalogue)
-        ), []
+        return replies.simple_reply(catalogue, profile, "anything_else", "capabilities", buttons=menu), []
 
 
 class ActionRedFlag(ReplyAction):

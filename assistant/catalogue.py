@@ -73,6 +73,10 @@ class Catalogue:
         topic = self.topics.get(topic_id)
         return " ".join([topic.title, topic.answer, *topic.steps]) if topic else ""
 
+    def follow_ups(self, topic_id: str) -> Tuple[str, ...]:
+        topic = self.topics.get(topic_id)
+        return topic.follow_ups if topic else ()
+
     def title(self, topic_id: str) -> str:
         topic = self.topics.get(topic_id)
         return topic.title if topic else topic_id.replace("_", " ").capitalize()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
 from assistant.topics import EXERCISE_TOPICS, TREATMENT_TOPICS, entity_values
 
@@ -102,24 +102,26 @@ def _describing_words(text: str) -> set:
 def described_option(
     text: str,
     offered: Sequence[str],
-    descriptions: Mapping[str, str],
+    describe: Callable[[str], str],
     incumbent: Optional[str] = None,
-    follow_ups: Optional[Mapping[str, Sequence[str]]] = None,
+    follow_ups: Callable[[str], Sequence[str]] = lambda topic: (),
 ) -> Optional[str]:
     """The offered topic a "the ... one" follow-up describes ("the standing on one leg one"):
-    the one whose own wording shares the most words with the message, if it alone does best;
-    None when the message does not point at an option that way.
+    the one whose own wording (``describe(topic)``) shares the most words with the message,
+    if it alone does best; None when the message does not point at an option that way.
+    Nothing is described unless it does, so a plain question costs one regex search.
 
     ``incumbent`` is the topic the classifier chose. It is kept when it fits the words
-    better, or as well when the best option is a list that names it (after the Bulgarian
-    lunge, "the one with the band" is crab steps, not the exercise list that mentions it).
+    better, or as well when the best option is a list that names it (``follow_ups``: after
+    the Bulgarian lunge, "the one with the band" is crab steps, not the exercise list that
+    mentions it).
     """
     if not offered or not _ONE_REF.search(text or ""):
         return None
     said = _describing_words(text)
 
     def overlap(topic: str) -> int:
-        return len(said & _describing_words(descriptions.get(topic, "")))
+        return len(said & _describing_words(describe(topic)))
 
     scores = sorted(((overlap(topic), topic) for topic in offered), reverse=True)
     best, topic = scores[0]
@@ -127,7 +129,7 @@ def described_option(
         return None
     if incumbent is not None and incumbent not in offered:
         fits = overlap(incumbent)
-        if fits > best or (fits == best and incumbent in (follow_ups or {}).get(topic, ())):
+        if fits > best or (fits == best and incumbent in follow_ups(topic)):
             return None
     return topic
 

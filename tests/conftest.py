@@ -77,7 +77,6 @@ def make_tracker():
         metadata: Optional[dict] = None,
         red_flags: Iterable[dict] = (),
         red_flag_mention: Optional[str] = None,
-        previous_topic: Optional[str] = None,  # the contract topic of the assistant's last reply
     ) -> Tracker:
         latest = {
             "intent": {"name": intent, "confidence": 1.0},
@@ -90,7 +89,7 @@ def make_tracker():
         }
         return Tracker(
             sender_id="test-sender",
-            slots={**({"last_reply_topic": previous_topic} if previous_topic else {}), **(slots or {})},
+            slots=dict(slots or {}),
             latest_message=latest,
             events=[],
             paused=False,

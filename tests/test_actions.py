@@ -93,7 +93,9 @@ def test_tell_me_more_gives_the_deeper_text(make_tracker, dispatcher, domain, ca
 
 @pytest.mark.parametrize("text", ["ok", "Okay.", "ok got it", "alright", "oh ok"])
 def test_a_bare_ok_after_an_answer_acknowledges_it(text, make_tracker, dispatcher, domain, catalogue):
-    tracker = make_tracker("affirm", slots={"last_topic": "gluteus_medius"}, text=text, previous_topic="gluteus_medius")
+    tracker = make_tracker(
+        "affirm", slots={"last_topic": "gluteus_medius", "last_reply_topic": "gluteus_medius"}, text=text
+    )
     _, messages = run(A.ActionAffirm, tracker, dispatcher, domain)
     assert messages[0]["text"] == catalogue.say("acknowledged")
     assert customs(messages)[0]["escalation"] == "none" and "depth" not in customs(messages)[0]
@@ -102,7 +104,9 @@ def test_a_bare_ok_after_an_answer_acknowledges_it(text, make_tracker, dispatche
 
 @pytest.mark.parametrize("text", ["yes please", "yes", "sure"])
 def test_yes_please_after_an_answer_still_gives_more(text, make_tracker, dispatcher, domain):
-    tracker = make_tracker("affirm", slots={"last_topic": "gluteus_medius"}, text=text, previous_topic="gluteus_medius")
+    tracker = make_tracker(
+        "affirm", slots={"last_topic": "gluteus_medius", "last_reply_topic": "gluteus_medius"}, text=text
+    )
     _, messages = run(A.ActionAffirm, tracker, dispatcher, domain)
     assert customs(messages)[0]["depth"] == "more"
 
@@ -114,14 +118,14 @@ def test_how_do_i_do_that_right_after_an_exercise_is_its_how_to(make_tracker, di
 
 
 def test_yes_to_anything_else_asks_what(make_tracker, dispatcher, domain, catalogue):
-    tracker = make_tracker("affirm", slots={"last_topic": "consequences"}, text="yes", previous_topic="thanks")
+    tracker = make_tracker("affirm", slots={"last_topic": "consequences", "last_reply_topic": "thanks"}, text="yes")
     _, messages = run(A.ActionAffirm, tracker, dispatcher, domain)
     assert messages[0]["text"] == catalogue.say("what_next")
     assert customs(messages)[0]["topic"] == "capabilities" and customs(messages)[0]["escalation"] == "none"
 
 
 def test_no_to_anything_else_says_goodbye(make_tracker, dispatcher, domain, catalogue):
-    tracker = make_tracker("deny", slots={"last_topic": "consequences"}, text="no", previous_topic="thanks")
+    tracker = make_tracker("deny", slots={"last_topic": "consequences", "last_reply_topic": "thanks"}, text="no")
     _, messages = run(A.ActionAnythingElse, tracker, dispatcher, domain)
     assert customs(messages)[0]["topic"] == "goodbye"
     assert messages[0]["text"] == catalogue.say("goodbye")

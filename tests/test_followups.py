@@ -108,22 +108,18 @@ def test_the_other_lunge_is_the_other_of_the_two_lunges_even_with_one_named():
     ],
 )
 def test_the_one_described_by_what_it_is_like(text, expected, catalogue):
-    descriptions = {topic: catalogue.description(topic) for topic in EXERCISES}
-    assert described_option(text, EXERCISES, descriptions) == expected
+    assert described_option(text, EXERCISES, catalogue.description) == expected
 
 
 def test_the_classifiers_own_topic_is_kept_when_it_fits_the_words_as_well(catalogue):
     offered = ["exercise_hip_drop", "exercises", "physiotherapy"]  # after the Bulgarian lunge
-    descriptions = {topic: catalogue.description(topic) for topic in [*offered, "exercise_crab_steps"]}
-    lists = {topic: catalogue.topic(topic).follow_ups for topic in offered}
     text = "how do i do the one with the band round your knees"
-    assert described_option(text, offered, descriptions, "exercise_crab_steps", lists) is None
+    assert described_option(text, offered, catalogue.description, "exercise_crab_steps", catalogue.follow_ups) is None
 
 
 def test_an_offered_option_beats_an_unoffered_topic_that_fits_as_well(catalogue):
-    descriptions = {topic: catalogue.description(topic) for topic in [*EXERCISES, "trendelenburg"]}
     text = "The standing on one leg one. How do I do it"  # right after the exercise list
-    assert described_option(text, EXERCISES, descriptions, incumbent="trendelenburg") == "exercise_hip_drop"
+    assert described_option(text, EXERCISES, catalogue.description, incumbent="trendelenburg") == "exercise_hip_drop"
 
 
 @pytest.mark.parametrize(
