@@ -200,6 +200,20 @@ def _rank(lower: str, term: str) -> Tuple[bool, bool, int, bool]:
     )
 
 
+def _softener_pattern(negations: Iterable[str], words: Iterable[str]) -> Optional[re.Pattern]:
+    """One pattern for "<negation> <softener>", keeping the negation: any apostrophe matches
+    the straight one, and the words are whole words ("can't really" but not "can't reallyy")."""
+
+    def alternation(items: Iterable[str]) -> str:
+        escaped = sorted({re.escape(str(item).lower()) for item in items}, key=len, reverse=True)
+        return "|".join(item.replace("'", "['\u2019\u2018\u02bc`\u00b4]").replace("\\ ", r"\s+") for item in escaped)
+
+    negation_words, softener_words = alternation(negations), alternation(words)
+    if not negation_words or not softener_words:
+        return None
+    return re.compile(rf"(?<![\w'])({negation_words})(?:\s+(?:{softener_words}))+(?![\w'])", re.IGNORECASE)
+
+
 class Normaliser:
     """The lexicon of one rule table: canonical word per lower-case token, and rewrites."""
 
@@ -210,7 +224,9 @@ class Normaliser:
         fuzzy_targets: Iterable[str],
         fuzzy_min_length: int,
         fuzzy_protect: Iterable[str],
+        softeners: Tuple[Iterable[str], Iterable[str]] = ((), ()),
     ) -> None:
+        self.softener: Optional[re.Pattern] = _softener_pattern(*softeners)
         self.variants: Dict[str, str] = {}
         for canonical, spellings in variants.items():
             for spelling in spellings or []:
@@ -248,6 +264,8 @@ class Normaliser:
         """Lower case (tokenizer exceptions then split "CANT" like "cant"), whole-word rewrites,
         then words run together split apart ("cantwee", "bothlegs")."""
         text = text.lower()
+        if self.softener is not None:
+            text = self.softener.sub(r"\1", text)
         for pattern, replacement in self.rewrites:
             text = pattern.sub(replacement, text)
         if self.corrector is not None:

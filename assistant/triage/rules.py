@@ -135,7 +135,12 @@ class Rules:
         table = schema.validate_rules(raw, source, text)
         lexicon = table.lexicon
         normaliser = Normaliser(
-            lexicon.variants, lexicon.rewrite, lexicon.fuzzy.targets, lexicon.fuzzy.min_length, lexicon.fuzzy.protect
+            lexicon.variants,
+            lexicon.rewrite,
+            lexicon.fuzzy.targets,
+            lexicon.fuzzy.min_length,
+            lexicon.fuzzy.protect,
+            softeners=(lexicon.softeners.negations, lexicon.softeners.words),
         )
         specs = _concept_specs(table)
         normaliser.set_vocabulary(_rule_vocabulary(table, specs))

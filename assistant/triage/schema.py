@@ -58,7 +58,15 @@ class Fuzzy(_Strict):
     protect: List[str] = []
 
 
+class Softeners(_Strict):
+    """Words dropped between a negation and its verb ("can't really feel" -> "can't feel")."""
+
+    negations: List[str] = []
+    words: List[str] = []
+
+
 class Lexicon(_Strict):
+    softeners: Softeners = Softeners()
     rewrite: Dict[str, str] = {}
     variants: Dict[str, List[str]] = {}
     fuzzy: Fuzzy = Fuzzy()
