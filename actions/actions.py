@@ -303,6 +303,20 @@ ACKNOWLEDGEMENT = re.compile(
 )
 
 
+def red_flag_slots(messages: List[dict], findings: List[dict]) -> List[EventType]:
+    """The tier and the findings of the escalation just sent (for "no" or "ok" after it)."""
+    kept = [{key: finding.get(key) for key in ("flag", "tier", "watch_for")} for finding in findings]
+    return [SlotSet("last_red_flag", messages[0]["custom"]["escalation"]), SlotSet("last_red_flag_findings", kept)]
+
+
+def after_red_flag(tracker: Tracker) -> List[dict]:
+    """The findings of the escalation, when the assistant's last reply was one (else [])."""
+    findings = tracker.get_slot("last_red_flag_findings")
+    if tracker.get_slot("last_reply_topic") != "red_flag" or not isinstance(findings, list):
+        return []
+    return [finding for finding in findings if isinstance(finding, dict) and finding.get("flag")]
+
+
 def asked_anything_else(tracker: Tracker) -> bool:
     """The assistant's last reply asked what else the patient would like to know."""
     return tracker.get_slot("last_reply_topic") in ASKED_ANYTHING_ELSE
@@ -327,11 +341,11 @@ class ActionAffirm(ReplyAction):
             # "Yes" to a check question: the full emergency/urgent reply for that flag.
             finding = {k: check.get(k) for k in ("flag", "tier", "watch_for")}
             messages = replies.escalation_reply(catalogue, profile, [finding])
-            return messages, [
-                SlotSet("pending_check", None),
-                SlotSet("last_red_flag", messages[0]["custom"]["escalation"]),
-            ]
+            return messages, [SlotSet("pending_check", None), *red_flag_slots(messages, [finding])]
         menu = replies.menu_buttons(catalogue)
+        again = how_to_again(tracker, catalogue, profile)
+        if again:
+            return again
         if asked_anything_else(tracker):
             return replies.simple_reply(catalogue, profile, "what_next", "capabilities", buttons=menu), []
         if is_acknowledgement((tracker.latest_message or {}).get("text") or ""):
@@ -354,7 +368,7 @@ class ActionRedFlag(ReplyAction):
             # Only reachable by typing "/red_flag": show the warning signs in full.
             return answered("when_to_see_clinician", replies.topic_reply(catalogue, profile, "when_to_see_clinician"))
         messages = replies.escalation_reply(catalogue, profile, findings)
-        events: List[EventType] = [SlotSet("last_red_flag", messages[0]["custom"]["escalation"])]
+        events: List[EventType] = red_flag_slots(messages, findings)
         question = co_question(tracker)
         if question:
             topic_id = resolve_topic(
@@ -375,15 +389,23 @@ class ActionClarify(ReplyAction):
         if closing:
             # "thank you, bye": thanks or goodbye, both right; no "did you mean" for them
             return replies.simple_reply(catalogue, profile, closing, closing), []
-        last_topic = tracker.get_slot("last_topic")
-        text = (tracker.latest_message or {}).get("text") or ""
-        if last_topic and catalogue.topic(last_topic) and followups.asks_how_to_do_it(text):
-            # "and how do I do that?" right after the hip drops: their steps again
-            return answered(last_topic, replies.topic_reply(catalogue, profile, last_topic))
+        again = how_to_again(tracker, catalogue, profile)
+        if again:
+            return again
         return replies.clarify_reply(catalogue, profile, ranked_content_topics(tracker, 0.05)), []
 
 
 CLOSING_INTENTS = ("thanks", "goodbye")
+
+
+def how_to_again(tracker: Tracker, catalogue, profile) -> Optional[Reply]:
+    """ "and how do I do that?" / "how do i do it" right after the hip drops: their steps
+    again (whichever intent the words were read as: a fallback, "yes", "no")."""
+    last_topic = tracker.get_slot("last_topic")
+    text = (tracker.latest_message or {}).get("text") or ""
+    if last_topic and catalogue.topic(last_topic) and followups.asks_how_to_do_it(text):
+        return answered(last_topic, replies.topic_reply(catalogue, profile, last_topic))
+    return None
 
 
 def closing_words(tracker: Tracker) -> Optional[str]:
@@ -446,7 +468,14 @@ class ActionGreet(SmallTalkAction):
 
 
 class ActionGoodbye(SmallTalkAction):
+    """ "Bye"; after a red-flag reply ("ok going now", "ringing them now"): go now."""
+
     wording_key, topic = "goodbye", "goodbye"
+
+    def reply(self, tracker, catalogue, profile) -> Reply:
+        if after_red_flag(tracker):
+            return replies.simple_reply(catalogue, profile, "after_red_flag.goodbye", "goodbye"), []
+        return super().reply(tracker, catalogue, profile)
 
 
 class ActionThanks(SmallTalkAction):
@@ -466,6 +495,11 @@ class ActionAnythingElse(SmallTalkAction):
     def reply(self, tracker, catalogue, profile) -> Reply:
         if tracker.get_slot("pending_check"):
             return replies.check_answered_no(catalogue, profile), [SlotSet("pending_check", None)]
+        findings = after_red_flag(tracker)
+        if findings:
+            # "no" / "I don't know" right after a red-flag reply: the warning again, short,
+            # once (a second "no" is answered as any other)
+            return replies.red_flag_reminder(catalogue, profile, findings), [SlotSet("last_red_flag_findings", None)]
         if asked_anything_else(tracker):
             # "no" to "is there anything else you'd like to know?": not the same question again
             return replies.simple_reply(catalogue, profile, "goodbye", "goodbye"), []

@@ -165,6 +165,20 @@ def tier_reply(catalogue: Catalogue, profile: ClinicProfile, findings: Sequence[
     return [{"text": "\n".join(p for p in parts if p), "custom": payload}]
 
 
+def red_flag_reminder(catalogue: Catalogue, profile: ClinicProfile, findings: Sequence[dict]) -> List[Message]:
+    """The last escalation again, short: "no" or "I don't know" right after a red-flag reply.
+
+    The same payloads as ``red_flag_reply`` (topic, tier, flags, numbers); only the words
+    are the short ``after_red_flag`` ones."""
+    reminder = []
+    for message in red_flag_reply(catalogue, profile, findings):
+        payload = message["custom"]
+        key = "crisis" if payload.get("flags") == [CRISIS_FLAG] else str(payload.get("escalation"))
+        text = fill(catalogue.say(f"after_red_flag.{key}"), profile, crisis_line=profile.crisis_call)
+        reminder.append({**message, "text": text})
+    return reminder
+
+
 def safety_net(catalogue: Catalogue, profile: ClinicProfile) -> Message:
     """Safety-net wording for a red flag mentioned hypothetically ("what if I go numb?")."""
     return {"text": fill(catalogue.say("safety_net"), profile)}

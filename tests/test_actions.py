@@ -630,3 +630,49 @@ def test_yes_to_a_crisis_check_gives_the_crisis_reply(make_tracker, dispatcher, 
     _, messages = run(A.ActionAffirm, make_tracker("affirm", slots={"pending_check": check}), dispatcher, domain)
     assert messages[0]["text"].startswith("I'm sorry you're going through this.")
     assert customs(messages)[0]["flags"] == ["crisis"]
+
+
+CRISIS = {"flag": "crisis", "tier": "emergency", "watch_for": "thoughts of ending your life or of harming yourself"}
+SADDLE = {"flag": "saddle_numbness", "tier": "emergency", "watch_for": "numbness between your legs"}
+
+
+@pytest.mark.parametrize("finding", [CRISIS, SADDLE])
+def test_no_right_after_a_red_flag_gets_the_warning_again_once(finding, make_tracker, dispatcher, domain, catalogue):
+    slots = {"last_reply_topic": "red_flag", "last_red_flag_findings": [finding]}
+    events, messages = run(
+        A.ActionAnythingElse, make_tracker("deny", text="i dont know", slots=slots), dispatcher, domain
+    )
+    payload = customs(messages)[0]
+    assert (payload["topic"], payload["escalation"], payload["flags"]) == ("red_flag", "emergency", [finding["flag"]])
+    key = "crisis" if finding is CRISIS else "emergency"
+    assert messages[0]["text"].split()[:3] == catalogue.say(f"after_red_flag.{key}").split()[:3]
+    assert "anything else" not in messages[0]["text"].lower()
+    # once: the slot is cleared, so a second "no" is answered as any other
+    assert {"event": "slot", "name": "last_red_flag_findings", "value": None} in [
+        {k: e.get(k) for k in ("event", "name", "value")} for e in events
+    ]
+
+
+def test_no_after_an_answer_that_followed_a_red_flag_is_a_plain_no(make_tracker, dispatcher, domain):
+    slots = {"last_reply_topic": "symptoms", "last_red_flag_findings": [SADDLE]}
+    _, messages = run(A.ActionAnythingElse, make_tracker("deny", slots=slots), dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "capabilities"
+
+
+def test_going_now_after_a_red_flag_is_told_not_to_wait(make_tracker, dispatcher, domain, catalogue):
+    slots = {"last_reply_topic": "red_flag", "last_red_flag_findings": [SADDLE]}
+    _, messages = run(A.ActionGoodbye, make_tracker("goodbye", text="ok going now", slots=slots), dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "goodbye"
+    assert messages[0]["text"] == catalogue.say("after_red_flag.goodbye")
+
+
+def test_a_red_flag_reply_remembers_its_findings(make_tracker, dispatcher, domain):
+    events, messages = run(A.ActionRedFlag, make_tracker("red_flag", red_flags=[SADDLE]), dispatcher, domain)
+    kept = [e["value"] for e in events if e.get("name") == "last_red_flag_findings"]
+    assert kept == [[SADDLE]]
+
+
+def test_how_do_i_do_it_read_as_yes_repeats_the_exercise(make_tracker, dispatcher, domain):
+    slots = {"last_topic": "exercise_bulgarian_lunge", "last_reply_topic": "exercise_bulgarian_lunge"}
+    _, messages = run(A.ActionAffirm, make_tracker("affirm", text="how do i do it", slots=slots), dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "exercise_bulgarian_lunge"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
 
+from assistant.triage.modifiers import Status
 from assistant.triage.rules import AttributionWords, Concept
 
 if TYPE_CHECKING:
@@ -71,7 +72,9 @@ class Attribution:
         spans: List[Span] = []
         for name, found in message.mentions.items():
             if message.concepts[name].kind == "site":
-                spans.extend((mention.start, mention.end) for mention in found)
+                # a word the site's own neighbour rules read in another sense is no site
+                # ("flew back from spain")
+                spans.extend((mention.start, mention.end) for mention in found if mention.status is not Status.EXCLUDED)
         # merge overlapping spans so that "one of my legs" is one site
         merged: List[List[int]] = []
         for start, end in sorted(spans):

@@ -226,6 +226,20 @@ def sentence_callbacks() -> Dict[str, Callable[[Any, Any, Any], bool]]:
     }
 
 
+def _unless_excluded(name: str, callback: Callable[[Any, Any, Any], bool]) -> Callable[[Any, Any, Any], bool]:
+    """A cue with its own next_not_in / prev_not_in modifies nothing where those rule it out
+    ("my hip replacement from last year": no past time). The message kept only the cue
+    mentions its rules allow (Message.cue_tokens); ConText matched the same patterns."""
+
+    def on_modifies(target: Any, modifier: Any, between: Any) -> bool:
+        kept = _message(target).cue_tokens.get(name, set())
+        return all(index in kept for index in range(modifier.start, modifier.end)) and callback(
+            target, modifier, between
+        )
+
+    return on_modifies
+
+
 # ---------------------------------------------------------------------- rules
 def own_rules(rules: Rules, callbacks: Dict[str, Callable[[Any, Any, Any], bool]]) -> List[Any]:
     """The table's cues as ConTextRules: one rule per compiled NORM pattern of a cue."""
@@ -236,6 +250,10 @@ def own_rules(rules: Rules, callbacks: Dict[str, Callable[[Any, Any, Any], bool]
         if name not in rules.concepts:
             continue
         _, direction = CUE_CATEGORIES[name]
+        on_modifies = None if direction is Direction.PSEUDO else callbacks.get(category)
+        concept = rules.concepts[name]
+        if on_modifies is not None and (concept.next_not_in or concept.prev_not_in):
+            on_modifies = _unless_excluded(name, on_modifies)
         for pattern in rules.matcher.get(name)[1]:
             out.append(
                 ConTextRule(
@@ -243,7 +261,7 @@ def own_rules(rules: Rules, callbacks: Dict[str, Callable[[Any, Any, Any], bool]
                     category=category,
                     pattern=pattern,
                     direction=direction.name,
-                    on_modifies=None if direction is Direction.PSEUDO else callbacks.get(category),
+                    on_modifies=on_modifies,
                     terminated_by={NEGATION_END} if category == NEGATED else None,
                 )
             )

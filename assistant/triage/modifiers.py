@@ -382,7 +382,7 @@ class Modifiers(BackgroundStories):
         away" may be this morning's."""
         message = self.message
         if self.past(mention, "recent_past") or any(
-            message.sentence_has_cue(name, mention.sent) for name in ("past_time", "recent_past")
+            message.sentence_has_cue(name, mention.sent) for name in ("past_time", "recent_past", "origin_time")
         ):
             return True
         # the next sentence dates it: "... it wore off the same day. That was 6 years ago."
