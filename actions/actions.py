@@ -317,6 +317,9 @@ def after_red_flag(tracker: Tracker) -> List[dict]:
     return [finding for finding in findings if isinstance(finding, dict) and finding.get("flag")]
 
 
+THANKS_WORDS = re.compile(r"\b(?:thank|thanks|thankyou|thx|ty)\b", re.IGNORECASE)
+
+
 def asked_anything_else(tracker: Tracker) -> bool:
     """The assistant's last reply asked what else the patient would like to know."""
     return tracker.get_slot("last_reply_topic") in ASKED_ANYTHING_ELSE
@@ -473,8 +476,14 @@ class ActionGoodbye(SmallTalkAction):
     wording_key, topic = "goodbye", "goodbye"
 
     def reply(self, tracker, catalogue, profile) -> Reply:
+        # "ok, we're going now. Thank you": thanked as well as sent on their way
+        thanked = bool(THANKS_WORDS.search((tracker.latest_message or {}).get("text") or ""))
+        topic = "thanks" if thanked else "goodbye"
         if after_red_flag(tracker):
-            return replies.simple_reply(catalogue, profile, "after_red_flag.goodbye", "goodbye"), []
+            key = "after_red_flag.thanks_goodbye" if thanked else "after_red_flag.goodbye"
+            return replies.simple_reply(catalogue, profile, key, topic), []
+        if thanked:
+            return replies.simple_reply(catalogue, profile, "thanks_goodbye", topic), []
         return super().reply(tracker, catalogue, profile)
 
 

@@ -676,3 +676,17 @@ def test_how_do_i_do_it_read_as_yes_repeats_the_exercise(make_tracker, dispatche
     slots = {"last_topic": "exercise_bulgarian_lunge", "last_reply_topic": "exercise_bulgarian_lunge"}
     _, messages = run(A.ActionAffirm, make_tracker("affirm", text="how do i do it", slots=slots), dispatcher, domain)
     assert customs(messages)[0]["topic"] == "exercise_bulgarian_lunge"
+
+
+def test_going_now_with_thanks_after_a_red_flag_is_thanked(make_tracker, dispatcher, domain, catalogue):
+    slots = {"last_reply_topic": "red_flag", "last_red_flag_findings": [SADDLE]}
+    tracker = make_tracker("goodbye", text="ok, we're going to A&E now. Thank you", slots=slots)
+    _, messages = run(A.ActionGoodbye, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "thanks"
+    assert messages[0]["text"] == catalogue.say("after_red_flag.thanks_goodbye")
+
+
+def test_bye_with_thanks_is_thanked(make_tracker, dispatcher, domain, catalogue):
+    _, messages = run(A.ActionGoodbye, make_tracker("goodbye", text="thanks, bye"), dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "thanks"
+    assert messages[0]["text"] == catalogue.say("thanks_goodbye")

@@ -231,7 +231,7 @@ class MedspacyModifiers(Modifiers):
         categories = self._categories(mention)
         if HYPOTHETICAL in categories:
             return True
-        if mention.sent in self.questions and not concept.question_counts:
+        if mention.sent in self.questions and not concept.question_counts and not self.dated_after_question(mention):
             if QUESTION in categories or concept.speculative_in_question:
                 return True
             if self.general_question(mention):

@@ -296,6 +296,7 @@ class Modifiers(BackgroundStories):
             mention.sent in self.questions
             and not concept.question_counts
             and self._speculative_question(concept, mention, clause_start, clause_end)
+            and not self.dated_after_question(mention)
         ):
             return True
         # 3. modal just before the mention ("I might fall", "I'll go numb")
@@ -387,6 +388,20 @@ class Modifiers(BackgroundStories):
             return True
         # the next sentence dates it: "... it wore off the same day. That was 6 years ago."
         return self._points_back_next(mention.sent) and message.sentence_has_cue("past_time", mention.sent + 1)
+
+    def dated_after_question(self, mention: "Mention") -> bool:
+        """The question is about the writer's own symptom when the next sentence says when it
+        began: "Is it normal to strain and only a dribble comes out? Started on Monday." """
+        start = self._next_sentence_start(mention.sent)
+        if start is None:
+            return False
+        norms = self.message.norms
+        opening = norms[start : start + 3]
+        if opening and opening[0] in self.words.onset_openers:
+            return True
+        return (
+            len(opening) > 1 and opening[0] in ("it", "this", "that", "they") and opening[1] in self.words.onset_openers
+        )
 
     def _next_sentence_start(self, sent: int) -> Optional[int]:
         tokens = self.message.sent_tokens.get(sent + 1)

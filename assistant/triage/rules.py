@@ -95,6 +95,7 @@ class ModifierWords:
     modal_skip: FrozenSet[str]
     time_clause_starters: FrozenSet[str]
     carer_evidence: FrozenSet[str]
+    onset_openers: FrozenSet[str] = frozenset()  # "Started on Monday." after a question
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ class Rules:
                 _words(context.hypothetical.modal_skip),
                 _words(context.time.time_clause_starters),
                 _words(context.persons.carer_evidence),
+                _words(context.hypothetical.onset_openers),
             ),
             person_words=PersonWords(
                 tuple(compiler.phrases(context.persons.not_a_person_before)),

@@ -118,6 +118,7 @@ class Negation(_Strict):
 class Hypothetical(_Strict):
     modal_skip: List[Word] = []
     question_skip: List[Word] = []
+    onset_openers: List[Word] = []
 
 
 class Persons(_Strict):
