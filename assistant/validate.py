@@ -61,6 +61,7 @@ WORDING_KEYS = (
     "safety_net",
     "greet",
     "goodbye",
+    "thanks_goodbye",
     "thanks",
     "capabilities",
     "anything_else",
@@ -84,6 +85,11 @@ WORDING_KEYS = (
     "unavailable",
     "crisis.lead",
     "crisis.clinic",
+    "after_red_flag.crisis",
+    "after_red_flag.emergency",
+    "after_red_flag.urgent",
+    "after_red_flag.goodbye",
+    "after_red_flag.thanks_goodbye",
     "check.emergency",
     "check.urgent",
     "check.yes",
@@ -93,6 +99,7 @@ WORDING_KEYS = (
 # Placeholders only some wording gets (the reply builder passes them for these keys only).
 KEY_PLACEHOLDERS = {
     "crisis.lead": {"crisis_line"},
+    "after_red_flag.crisis": {"crisis_line"},
     "check.emergency": {"watch_for"},
     "check.urgent": {"watch_for"},
 }

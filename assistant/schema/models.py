@@ -96,6 +96,16 @@ class CrisisWording(Strict):
     clinic: StrictStr
 
 
+class AfterRedFlagWording(Strict):
+    """A "no", "I don't know" or "ok, going now" right after a red-flag reply."""
+
+    crisis: StrictStr
+    emergency: StrictStr
+    urgent: StrictStr
+    goodbye: StrictStr
+    thanks_goodbye: StrictStr
+
+
 class CheckWording(Strict):
     emergency: StrictStr
     urgent: StrictStr
@@ -115,6 +125,7 @@ class ConversationFile(Strict):
     safety_net: StrictStr
     greet: StrictStr
     goodbye: StrictStr
+    thanks_goodbye: StrictStr
     thanks: StrictStr
     capabilities: StrictStr
     anything_else: StrictStr
@@ -134,6 +145,7 @@ class ConversationFile(Strict):
     too_long: StrictStr
     unavailable: StrictStr
     crisis: CrisisWording
+    after_red_flag: AfterRedFlagWording
     check: CheckWording
     # Yes/no check questions per red-flag id: the question alone, or question + yes/no wording.
     checks: Dict[StrictStr, Union[StrictStr, CheckQuestion]] = {}
