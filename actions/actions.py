@@ -303,9 +303,14 @@ ACKNOWLEDGEMENT = re.compile(
 )
 
 
+def kept_finding(finding: dict) -> dict:
+    """What a later turn needs of a red-flag finding: which flag, its tier, what to watch for."""
+    return {key: finding.get(key) for key in ("flag", "tier", "watch_for")}
+
+
 def red_flag_slots(messages: List[dict], findings: List[dict]) -> List[EventType]:
     """The tier and the findings of the escalation just sent (for "no" or "ok" after it)."""
-    kept = [{key: finding.get(key) for key in ("flag", "tier", "watch_for")} for finding in findings]
+    kept = [kept_finding(finding) for finding in findings]
     return [SlotSet("last_red_flag", messages[0]["custom"]["escalation"]), SlotSet("last_red_flag_findings", kept)]
 
 
@@ -342,7 +347,7 @@ class ActionAffirm(ReplyAction):
         check = tracker.get_slot("pending_check")
         if isinstance(check, dict) and check.get("flag"):
             # "Yes" to a check question: the full emergency/urgent reply for that flag.
-            finding = {k: check.get(k) for k in ("flag", "tier", "watch_for")}
+            finding = kept_finding(check)
             messages = replies.escalation_reply(catalogue, profile, [finding])
             return messages, [SlotSet("pending_check", None), *red_flag_slots(messages, [finding])]
         menu = replies.menu_buttons(catalogue)

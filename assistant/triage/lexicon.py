@@ -28,7 +28,9 @@ CONTRACTIONS = {
     "'m": "am", "m": "am", "'re": "are", "'ve": "have", "ve": "have",
     "'ll": "will", "ll": "will", "'d": "'d", "cannot": "can not",
 }  # fmt: skip
-APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
+# Characters patients' keyboards type for an apostrophe; all are read as the straight one.
+APOSTROPHE_CHARS = "'\u2019\u2018\u02bc`\u00b4"
+APOSTROPHES = str.maketrans({char: "'" for char in APOSTROPHE_CHARS[1:]})
 _SPACES_RE = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 POSSESSIVES = frozenset({"my", "our", "his", "her", "their", "your"})
 ENGLISH_DICTIONARY = "frequency_dictionary_en_82_765.txt"
@@ -206,7 +208,8 @@ def _softener_pattern(negations: Iterable[str], words: Iterable[str]) -> Optiona
 
     def alternation(items: Iterable[str]) -> str:
         escaped = sorted({re.escape(str(item).lower()) for item in items}, key=len, reverse=True)
-        return "|".join(item.replace("'", "['\u2019\u2018\u02bc`\u00b4]").replace("\\ ", r"\s+") for item in escaped)
+        any_apostrophe = "[" + re.escape(APOSTROPHE_CHARS) + "]"
+        return "|".join(item.replace("'", any_apostrophe).replace("\\ ", r"\s+") for item in escaped)
 
     negation_words, softener_words = alternation(negations), alternation(words)
     if not negation_words or not softener_words:

@@ -66,6 +66,8 @@ PRESENT_WORDS = frozenset(
 )
 _RECENT_SPAN_START = frozenset({"last", "past"})
 _RECENT_SPAN_UNITS = frozenset({"days", "weeks", "months", "day", "week", "fortnight"})
+# Words that open a sentence pointing back at the one before ("It started on Monday.").
+POINTERS = ("it", "this", "that", "they")
 
 
 def moves_to_present(norms: Sequence[str]) -> bool:
@@ -399,9 +401,7 @@ class Modifiers(BackgroundStories):
         opening = norms[start : start + 3]
         if opening and opening[0] in self.words.onset_openers:
             return True
-        return (
-            len(opening) > 1 and opening[0] in ("it", "this", "that", "they") and opening[1] in self.words.onset_openers
-        )
+        return len(opening) > 1 and opening[0] in POINTERS and opening[1] in self.words.onset_openers
 
     def _next_sentence_start(self, sent: int) -> Optional[int]:
         tokens = self.message.sent_tokens.get(sent + 1)
@@ -410,7 +410,7 @@ class Modifiers(BackgroundStories):
     def _points_back_next(self, sent: int) -> bool:
         """The next sentence opens by pointing back at this one ("That was ...", "It went ...")."""
         start = self._next_sentence_start(sent)
-        return start is not None and self.message.norms[start] in ("that", "this", "it", "which", "they")
+        return start is not None and self.message.norms[start] in POINTERS + ("which",)
 
     def resolved(self, mention: "Mention", cue_name: str = "resolved", reach_next: bool = False) -> bool:
         """Said to be over later in the same sentence (BACKWARD): "I had a temperature but
