@@ -209,16 +209,26 @@ class Modifiers(BackgroundStories):
             return Status.PAST
         if (
             not concept.past_counts
-            and (self._dated(mention) or self.message.sentence_has_cue("passing_cause", mention.sent))
+            and (
+                self._dated(mention)
+                or self.message.sentence_has_cue("passing_cause", mention.sent)
+                or self._cleared_before(mention)
+            )
             and self.resolved(mention, reach_next=True)
         ):
             # dated and said to be over: "swollen last summer, fine now"; or a passing cause
             # and over: "numb bum from the bleachers, went away when I stood up", "numb
-            # from the epidural, it wore off the same day"
+            # from the epidural, it wore off the same day"; or cleared before it and over:
+            # "the scan showed no clot, and the swelling has gone down now"
             return Status.PAST
         if concept.kind == "history" and self.someone_elses_history(mention):
             return Status.OTHER_PERSON
         return Status.AFFIRMED
+
+    def _cleared_before(self, mention: "Mention") -> bool:
+        """A clinician cleared it earlier in its sentence ("had a scan, it wasn't a clot, and
+        the swelling has gone down now"): with "gone now" after it, it is over."""
+        return any(cue.sent == mention.sent and cue.end <= mention.start for cue in self.message.cue("cleared"))
 
     def _excluded(self, concept: Concept, mention: "Mention") -> bool:
         message = self.message
@@ -421,12 +431,18 @@ class Modifiers(BackgroundStories):
         next_start = self._next_sentence_start(mention.sent)
         next_sentence = reach_next and self._points_back_next(mention.sent)
         for cue in message.cue(cue_name):
-            if cue.start < mention.end:
+            # a clearing cue may start before the mention it spans ("they x-rayed my hip after
+            # I tripped, no fracture", "the ultrasound showed the lump is a lipoma")
+            if cue.start < mention.end and not (cue_name == "cleared" and cue.end > mention.end):
                 continue
             if cue.sent != mention.sent:
                 # "It went away once I moved around." right after it
                 if not (next_sentence and cue.sent == mention.sent + 1 and cue.start - (next_start or 0) <= 3):
                     continue
+            if cue_name == "cleared" and message.cue_in(
+                "cleared_undone", range(cue.end, message.sent_tokens[cue.sent][-1] + 1)
+            ):
+                continue  # "no clot on the scan last month, but it's got worse"
             clause_start, _ = message.segments.clause_spans[cue.clause]
             if cue_name == "resolved" and any(
                 index in message.all_negation_tokens for index in range(max(clause_start, cue.start - 3), cue.end)

@@ -27,6 +27,8 @@ ROLES = ("self", "other", "child", "animal", "pronoun")
 ADULT_AGE = 18
 _AGE_DIGITS = re.compile(r"^(\d{1,3})")
 _FIRST_PERSON_BE = frozenset({"'m", "am", "m", "im"})
+_BE = frozenset({"'s", "is", "s", "are", "'re"})
+_PERSON_CUES = ("person_pronoun", "person_child", "person_other")
 _DETERMINERS = frozenset(
     {"my", "our", "the", "his", "her", "their", "your", "a", "an", "poor", "old", "little", "so", "and", "but", "also"}
 )
@@ -151,14 +153,19 @@ class Persons:
         # "14yo" carries its unit: what follows ("14yo M") cannot make it a dose or a time
         unit_inside = mention.end - mention.start == 1 and not message.doc[mention.start].text.isdigit()
         # "I'm 27." ends a sentence: a writer's own "am N" needs no unit ("I'm 12 weeks" still does)
-        stated_by_writer = message.norms[mention.start] in _FIRST_PERSON_BE and message.next_is(mention.end, [(".",)])
-        if spec is not None and (
-            (
-                spec.next_not_in
-                and not unit_inside
-                and not stated_by_writer
-                and message.next_is(mention.end, spec.next_not_in)
+        # ... and so does a person's ("He's 14.", "my son is 9."; not "the pain is 8.")
+        ends_sentence = message.next_is(mention.end, [(".",)])
+        first = message.norms[mention.start]
+        stated_age = ends_sentence and (
+            first in _FIRST_PERSON_BE
+            or (
+                first in _BE
+                and mention.start > 0
+                and any(message.cue_at(cue, mention.start - 1) for cue in _PERSON_CUES)
             )
+        )
+        if spec is not None and (
+            (spec.next_not_in and not unit_inside and not stated_age and message.next_is(mention.end, spec.next_not_in))
             or (spec.prev_not_in and message.prev_is(mention.start, spec.prev_not_in))
         ):
             return None  # "I'm 12 weeks pregnant", "the pain is 8"
