@@ -102,6 +102,29 @@ def answered_topic(messages: List[dict]) -> str:
     return "when_to_see_clinician"
 
 
+def previous_topic_event(tracker: Tracker, events: List[EventType]) -> List[EventType]:
+    """When this turn answers a new topic, the one answered before it (for "go back")."""
+    before = tracker.get_slot("last_topic")
+    new = [
+        e.get("value")
+        for e in events
+        if isinstance(e, dict) and e.get("event") == "slot" and e.get("name") == "last_topic"
+    ]
+    if before and new and new[-1] and new[-1] != before:
+        return [SlotSet("previous_topic", before)]
+    return []
+
+
+def choices_event(tracker: Tracker, topic_id: str, offered: List[str]) -> List[EventType]:
+    """The list a topic was picked from, for "the other one" and "next one" after it: the
+    offered follow-ups it was one of, unless it is the next of the list already being
+    worked through ("next one", "and the one after that")."""
+    choices = tracker.get_slot("choices") or []
+    if topic_id in choices and tracker.get_slot("last_topic") in choices:
+        return []
+    return [SlotSet("choices", offered)] if topic_id in offered else []
+
+
 def answered(topic_id: str, messages: List[dict]) -> Reply:
     """A topic answer and the slots that let follow-ups refer back to it."""
     offered = [m for m in (messages[0].get("custom") or {}).get("follow_ups", [])]
@@ -141,6 +164,7 @@ class ReplyAction(Action, abc.ABC):
                 buttons=message.get("buttons") or [],
                 json_message=message.get("custom"),
             )
+        events = [*events, *previous_topic_event(tracker, events)]
         topics = [m["custom"]["topic"] for m in messages if m.get("custom")]
         if topics:
             # action calls carry only the current turn's events (serving/speedups.py), so
@@ -245,7 +269,8 @@ class ActionAnswerTopic(ReplyAction):
             )
         if not topic_id or not catalogue.topic(topic_id):
             return replies.clarify_reply(catalogue, profile, ranked_content_topics(tracker)), []
-        return answered(topic_id, replies.topic_reply(catalogue, profile, topic_id))
+        messages, events = answered(topic_id, replies.topic_reply(catalogue, profile, topic_id))
+        return messages, events + choices_event(tracker, topic_id, offered)
 
 
 class ActionTellMeMore(ReplyAction):
@@ -280,6 +305,7 @@ class ActionChooseOption(ReplyAction):
             offered,
             last_topic=tracker.get_slot("last_topic"),
             picked_from=tracker.get_slot("choices") or [],
+            previous_topic=tracker.get_slot("previous_topic"),
         )
         if topic_id is None:
             text = (tracker.latest_message or {}).get("text") or ""
@@ -288,9 +314,7 @@ class ActionChooseOption(ReplyAction):
             buttons = replies.topic_buttons(catalogue, offered) or replies.menu_buttons(catalogue)
             return replies.simple_reply(catalogue, profile, "choose_unknown", "clarify", buttons=buttons), []
         messages, events = answered(topic_id, replies.topic_reply(catalogue, profile, topic_id))
-        if topic_id in offered:
-            events.append(SlotSet("choices", offered))  # for "the other one" next
-        return messages, events
+        return messages, events + choices_event(tracker, topic_id, offered)
 
 
 # Replies that end by asking what else the patient would like to know (their contract

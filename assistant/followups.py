@@ -54,6 +54,25 @@ _OTHER = re.compile(r"\b(?:the\s+)?other\s+(?:one|option|exercise|topic)?\b|\bth
 _OTHER_KIND = re.compile(r"\bother\s+(lunge|lunges)\b", re.IGNORECASE)
 _KIND_TOPICS = {"lunge": ("exercise_trx_lunge", "exercise_bulgarian_lunge")}
 _THAT = re.compile(r"\b(?:that|this|it)(?:\s+one)?\b", re.IGNORECASE)
+# "next one", "and the one after that": the next of the list the last answer was picked
+# from; "go back", "the one before": the topic answered before the last one. The whole
+# message must be such a request ("when can I go back to running?" is not one).
+_POLITE = r"(?:(?:ok|okay|and|so|now|then|can\s+we|could\s+we|can\s+i|let'?s|please|pls|can\s+you)[\s,]+)*"
+_END = r"(?:[\s,]+(?:please|pls|then|thanks|thank\s+you))*[\s.!?]*"
+_NEXT = re.compile(
+    _POLITE
+    + r"(?:(?:go\s+to\s+|show\s+me\s+|what'?s\s+|what\s+is\s+)?(?:the\s+)?next(?:\s+(?:one|option|exercise))?"
+    + r"|(?:and\s+)?the\s+one\s+after(?:\s+(?:that|it))?)"
+    + _END,
+    re.IGNORECASE,
+)
+_BACK = re.compile(
+    _POLITE
+    + r"(?:go(?:ing)?\s+back(?:\s+(?:to\s+)?(?:the\s+one\s+before(?:\s+that)?|the\s+previous(?:\s+one)?|before))?"
+    + r"|(?:back\s+to\s+)?the\s+one\s+before(?:\s+that)?|(?:the\s+)?previous(?:\s+one)?)"
+    + _END,
+    re.IGNORECASE,
+)
 _MORE = re.compile(r"\b(?:more|explain|expand|detail|details|further)\b", re.IGNORECASE)
 # "and how do I do that?" right after an answer: that answer's own how-to
 _HOW_THAT = re.compile(
@@ -206,6 +225,7 @@ def resolve_followup(
     offered: Sequence[str],
     last_topic: Optional[str] = None,
     picked_from: Sequence[str] = (),
+    previous_topic: Optional[str] = None,
 ) -> Optional[str]:
     """The topic a follow-up refers to, or None when it is not clear (then ask which).
 
@@ -214,7 +234,9 @@ def resolve_followup(
     (the one offered topic that is not the one just answered, or the second of two); "that
     one" when exactly one topic was offered. ``picked_from`` is the list the topic just
     answered was picked from, so "the other one" after choosing one of two means the
-    second of those two, not something from the new answer's follow-ups.
+    second of those two, not something from the new answer's follow-ups; "next one" is the
+    one after it in that list. "go back" / "the one before" is ``previous_topic``, the
+    topic answered before the last one.
     """
     other = other_of_kind(text, last_topic)
     if other:
@@ -230,7 +252,15 @@ def resolve_followup(
             return picked
     if ordinals:
         return None  # "number nine" of three: ask rather than guess
-    if _OTHER.search(text or ""):
+    text = (text or "").strip()
+    if _NEXT.fullmatch(text):
+        chosen = [t for t in picked_from or [] if t]
+        if last_topic in chosen and chosen.index(last_topic) + 1 < len(chosen):
+            return chosen[chosen.index(last_topic) + 1]
+        return None
+    if _BACK.fullmatch(text):
+        return previous_topic if previous_topic and previous_topic != last_topic else None
+    if _OTHER.search(text):
         previous = [t for t in picked_from or [] if t and t != last_topic]
         if last_topic in (picked_from or ()) and len(previous) == 1:
             return previous[0]

@@ -36,7 +36,7 @@ DEFAULTS: Dict[str, Any] = {
     "char_ngrams": (2, 4),
     "random_seed": 42,
     # long messages: the question sentences are scored too (see ``focus_texts``)
-    "long_message_words": 35,
+    "long_message_words": 25,
     "focus_weight": 1.0,
     # a message without one content word ("what about it") is a weak guess: when the top
     # content topic is under no_content_confidence, content confidences are scaled by

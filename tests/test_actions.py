@@ -157,6 +157,38 @@ def test_choose_option_picks_from_the_offered_follow_ups(ordinal, expected, make
     assert customs(messages)[0]["topic"] == expected
 
 
+def test_a_new_topic_keeps_the_one_before_for_go_back(make_tracker, dispatcher, domain):
+    tracker = make_tracker("causes", slots={"last_topic": "prevention"})
+    events, _ = run(A.ActionAnswerTopic, tracker, dispatcher, domain)
+    assert slot(events, "last_topic") == "causes" and slot(events, "previous_topic") == "prevention"
+    dispatcher.messages.clear()
+    tracker = make_tracker(
+        "choose_option", text="go back", slots={"last_topic": "causes", "previous_topic": "prevention"}
+    )
+    _, messages = run(A.ActionChooseOption, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "prevention"
+
+
+def test_next_one_after_an_exercise_named_from_the_list(make_tracker, dispatcher, domain):
+    listed = ["exercise_hip_drop", "exercise_crab_steps", "exercise_trx_lunge", "exercise_bulgarian_lunge"]
+    tracker = make_tracker("exercise_hip_drop", text="hip drops", slots={"last_topic": "exercises", "offered": listed})
+    events, _ = run(A.ActionAnswerTopic, tracker, dispatcher, domain)
+    assert slot(events, "choices") == listed
+    dispatcher.messages.clear()
+    tracker = make_tracker(
+        "choose_option", text="next one", slots={"last_topic": "exercise_hip_drop", "choices": listed}
+    )
+    events, messages = run(A.ActionChooseOption, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "exercise_crab_steps"
+    assert slot(events, "choices") is None  # still working through the same list
+    dispatcher.messages.clear()
+    tracker = make_tracker(
+        "choose_option", text="and the one after that", slots={"last_topic": "exercise_crab_steps", "choices": listed}
+    )
+    _, messages = run(A.ActionChooseOption, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "exercise_trx_lunge"
+
+
 def test_choose_option_out_of_range_offers_the_choices(make_tracker, dispatcher, domain):
     tracker = make_tracker(
         "choose_option", entities=[{"entity": "ordinal", "value": "4"}], slots={"offered": ["surgery", "injections"]}

@@ -68,6 +68,22 @@ def test_the_other_one_means_the_other_of_the_pair_just_picked_from():
     assert resolve_followup("the other one", [], EXERCISES, last_topic="exercises") is None
 
 
+def test_next_one_is_the_next_of_the_list_the_last_answer_was_picked_from():
+    picked = ["exercise_hip_drop", "exercise_crab_steps", "exercise_trx_lunge"]
+    offered = ["exercise_crab_steps", "exercises", "physiotherapy"]  # the hip drop's own follow-ups
+    assert resolve_followup("next one", [], offered, "exercise_hip_drop", picked_from=picked) == "exercise_crab_steps"
+    assert resolve_followup("and the one after that", [], [], "exercise_crab_steps", picked) == "exercise_trx_lunge"
+    assert resolve_followup("next one", [], offered, "exercise_trx_lunge", picked_from=picked) is None  # the end
+    assert resolve_followup("next one", [], offered, "exercises", picked_from=picked) is None  # not from a list
+
+
+def test_go_back_is_the_topic_answered_before_the_last_one():
+    assert resolve_followup("go back", [], ["a", "b"], "causes", previous_topic="prevention") == "prevention"
+    assert resolve_followup("go back to the one before", [], [], "causes", previous_topic="prevention") == "prevention"
+    assert resolve_followup("the previous one", [], [], "causes", previous_topic=None) is None
+    assert resolve_followup("go back to the list", [], [], "causes", previous_topic="prevention") is None
+
+
 def test_the_middle_one_of_an_odd_number_offered():
     from assistant.followups import find_ordinals, resolve_followup
 
