@@ -229,7 +229,7 @@ class MedspacyModifiers(Modifiers):
     # ------------------------------------------------------------------ hypothetical
     def hypothetical(self, concept: Concept, mention: "Mention") -> bool:
         categories = self._categories(mention)
-        if HYPOTHETICAL in categories:
+        if HYPOTHETICAL in categories and not concept.condition_counts:
             return True
         if mention.sent in self.questions and not concept.question_counts and not self.dated_after_question(mention):
             if QUESTION in categories or concept.speculative_in_question:

@@ -299,7 +299,7 @@ class Modifiers(BackgroundStories):
         # 1. forward cues ("if", "what if", "in case", "when should") to the end of the clause,
         #    and on through clauses joined by "and"/"or" ("if I fell and couldn't stand up,
         #    what would that mean"); a comma or a new sentence ends it ("if I cough, I leak")
-        if any(
+        if not concept.condition_counts and any(
             index in self.hypothetical_forward for index in range(self._forward_scope_start(mention), mention.start + 1)
         ):
             return True

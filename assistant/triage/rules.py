@@ -37,6 +37,8 @@ class Concept:
     never_hyperbole: bool = False  # a wish to die is never hyperbole (red-flags.md: crisis)
     question_counts: bool = False  # said in a question it still counts ("what's the point of living?")
     modal_counts: bool = False  # a modal before it is intent ("I might end it all")
+    # said under a condition it still counts ("if this doesn't get better I'd rather not wake up")
+    condition_counts: bool = False
     next_in: Optional[List[Phrase]] = None
     next_not_in: Optional[List[Phrase]] = None
     prev_not_in: Optional[List[Phrase]] = None
@@ -239,6 +241,7 @@ def _concept(name: str, spec: schema.Concept, compiler: PatternCompiler) -> Conc
         never_hyperbole=spec.never_hyperbole,
         question_counts=spec.question_counts,
         modal_counts=spec.modal_counts,
+        condition_counts=spec.condition_counts,
         next_in=lists.get("next_in"),
         next_not_in=lists.get("next_not_in"),
         prev_not_in=lists.get("prev_not_in"),

@@ -93,6 +93,7 @@ class Concept(_Strict):
     never_hyperbole: bool = False
     question_counts: bool = False
     modal_counts: bool = False
+    condition_counts: bool = False
     next_in: Optional[List[Word]] = None
     next_not_in: Optional[List[Word]] = None
     prev_not_in: Optional[List[Word]] = None

@@ -104,10 +104,14 @@ class BackgroundStories:
         return False
 
     def _goes_on(self, mention: "Mention") -> bool:
-        """Said to go on now, in the story's sentence or a later one."""
+        """Said to go on now, in the story's sentence or a later one; not the writer's own
+        present ("... turned out to be cancer so I've been googling")."""
         message = self.message
-        last_sentence = message.sent_of[-1]
-        return any(message.sentence_has_cue("still_current", sent) for sent in range(mention.sent, last_sentence + 1))
+        own = message.cue_tokens.get("person_self", set())
+        return any(
+            cue.sent >= mention.sent and cue.start not in own and cue.start - 1 not in own
+            for cue in message.cue("still_current")
+        )
 
     def _carer_describes_now(self, stories: Set[int]) -> bool:
         """Another symptom of someone else is current: the story is the patient's now."""
