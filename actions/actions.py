@@ -115,13 +115,27 @@ def previous_topic_event(tracker: Tracker, events: List[EventType]) -> List[Even
     return []
 
 
-def choices_event(tracker: Tracker, topic_id: str, offered: List[str]) -> List[EventType]:
+def list_worked_through(tracker: Tracker, catalogue: Catalogue) -> List[str]:
+    """The list the last answer was picked from; for an exercise asked for by name ("how do I
+    do hip drops", then "next exercise"), the exercise list."""
+    choices = list(tracker.get_slot("choices") or [])
+    last_topic = tracker.get_slot("last_topic")
+    if last_topic and last_topic not in choices and last_topic in catalogue.follow_ups("exercises"):
+        return list(catalogue.follow_ups("exercises"))
+    return choices
+
+
+def choices_event(
+    tracker: Tracker, topic_id: str, offered: List[str], working: Optional[List[str]] = None
+) -> List[EventType]:
     """The list a topic was picked from, for "the other one" and "next one" after it: the
     offered follow-ups it was one of, unless it is the next of the list already being
-    worked through ("next one", "and the one after that")."""
-    choices = tracker.get_slot("choices") or []
+    worked through (``working``, default the choices slot: "next one", "and the one after
+    that")."""
+    current = list(tracker.get_slot("choices") or [])
+    choices = current if working is None else working
     if topic_id in choices and tracker.get_slot("last_topic") in choices:
-        return []
+        return [] if choices == current else [SlotSet("choices", choices)]
     return [SlotSet("choices", offered)] if topic_id in offered else []
 
 
@@ -299,12 +313,13 @@ class ActionChooseOption(ReplyAction):
 
     def reply(self, tracker, catalogue, profile) -> Reply:
         offered = [t for t in tracker.get_slot("offered") or [] if catalogue.topic(t)]
+        working = list_worked_through(tracker, catalogue)
         topic_id = followups.resolve_followup(
             (tracker.latest_message or {}).get("text") or "",
             latest_entities(tracker),
             offered,
             last_topic=tracker.get_slot("last_topic"),
-            picked_from=tracker.get_slot("choices") or [],
+            picked_from=working,
             previous_topic=tracker.get_slot("previous_topic"),
         )
         if topic_id is None:
@@ -314,7 +329,7 @@ class ActionChooseOption(ReplyAction):
             buttons = replies.topic_buttons(catalogue, offered) or replies.menu_buttons(catalogue)
             return replies.simple_reply(catalogue, profile, "choose_unknown", "clarify", buttons=buttons), []
         messages, events = answered(topic_id, replies.topic_reply(catalogue, profile, topic_id))
-        return messages, events + choices_event(tracker, topic_id, offered)
+        return messages, events + choices_event(tracker, topic_id, offered, working)
 
 
 # Replies that end by asking what else the patient would like to know (their contract
@@ -347,6 +362,15 @@ def after_red_flag(tracker: Tracker) -> List[dict]:
 
 
 THANKS_WORDS = re.compile(r"\b(?:thank|thanks|thankyou|thx|ty)\b", re.IGNORECASE)
+# A leave-taking inside thanks or a "no" ("No thank you. Goodbye.", "thanks, night night")
+GOODBYE_WORDS = re.compile(
+    r"\b(?:bye|goodbye|good\s*bye|bye\s*bye|good\s*night|night\s*night|nite|cheerio|ta\s*ra|see\s+(?:you|ya)|farewell)\b",
+    re.IGNORECASE,
+)
+
+
+def says_goodbye(tracker: Tracker) -> bool:
+    return bool(GOODBYE_WORDS.search((tracker.latest_message or {}).get("text") or ""))
 
 
 def asked_anything_else(tracker: Tracker) -> bool:
@@ -378,6 +402,10 @@ class ActionAffirm(ReplyAction):
         again = how_to_again(tracker, catalogue, profile)
         if again:
             return again
+        findings = after_red_flag(tracker)
+        if findings and is_acknowledgement((tracker.latest_message or {}).get("text") or ""):
+            # "ok" right after a red-flag reply: the warning again, short, once
+            return replies.red_flag_reminder(catalogue, profile, findings), [SlotSet("last_red_flag_findings", None)]
         if asked_anything_else(tracker):
             return replies.simple_reply(catalogue, profile, "what_next", "capabilities", buttons=menu), []
         if is_acknowledgement((tracker.latest_message or {}).get("text") or ""):
@@ -507,7 +535,8 @@ class ActionGoodbye(SmallTalkAction):
     def reply(self, tracker, catalogue, profile) -> Reply:
         # "ok, we're going now. Thank you": thanked as well as sent on their way
         thanked = bool(THANKS_WORDS.search((tracker.latest_message or {}).get("text") or ""))
-        topic = "thanks" if thanked else "goodbye"
+        # "No thank you. Goodbye." ends the talk; "ok, we're going to A&E now. Thank you" thanks
+        topic = "thanks" if thanked and not says_goodbye(tracker) else "goodbye"
         if after_red_flag(tracker):
             key = "after_red_flag.thanks_goodbye" if thanked else "after_red_flag.goodbye"
             return replies.simple_reply(catalogue, profile, key, topic), []
@@ -518,6 +547,11 @@ class ActionGoodbye(SmallTalkAction):
 
 class ActionThanks(SmallTalkAction):
     wording_key, topic = "thanks", "thanks"
+
+    def reply(self, tracker, catalogue, profile) -> Reply:
+        if says_goodbye(tracker):  # "Thank you. Goodbye.": thanked and sent on their way
+            return ActionGoodbye().reply(tracker, catalogue, profile)
+        return super().reply(tracker, catalogue, profile)
 
 
 class ActionCapabilities(SmallTalkAction):
@@ -538,7 +572,8 @@ class ActionAnythingElse(SmallTalkAction):
             # "no" / "I don't know" right after a red-flag reply: the warning again, short,
             # once (a second "no" is answered as any other)
             return replies.red_flag_reminder(catalogue, profile, findings), [SlotSet("last_red_flag_findings", None)]
-        if asked_anything_else(tracker):
-            # "no" to "is there anything else you'd like to know?": not the same question again
-            return replies.simple_reply(catalogue, profile, "goodbye", "goodbye"), []
+        if asked_anything_else(tracker) or says_goodbye(tracker):
+            # "no" to "is there anything else you'd like to know?", or "no thanks, bye": not
+            # the same question again
+            return ActionGoodbye().reply(tracker, catalogue, profile)
         return super().reply(tracker, catalogue, profile)

@@ -61,7 +61,7 @@ _POLITE = r"(?:(?:ok|okay|and|so|now|then|can\s+we|could\s+we|can\s+i|let'?s|ple
 _END = r"(?:[\s,]+(?:please|pls|then|thanks|thank\s+you))*[\s.!?]*"
 _NEXT = re.compile(
     _POLITE
-    + r"(?:(?:go\s+to\s+|show\s+me\s+|what'?s\s+|what\s+is\s+)?(?:the\s+)?next(?:\s+(?:one|option|exercise))?"
+    + r"(?:(?:go\s+to\s+|show\s+me\s+|what'?s\s+|what\s+is\s+)?(?:the\s+)?(?:next|nxt)(?:\s+(?:one|option|exercise|exersise|excercise|exercize|stretch))?"
     + r"|(?:and\s+)?the\s+one\s+after(?:\s+(?:that|it))?)"
     + _END,
     re.IGNORECASE,

@@ -189,6 +189,16 @@ def test_next_one_after_an_exercise_named_from_the_list(make_tracker, dispatcher
     assert customs(messages)[0]["topic"] == "exercise_trx_lunge"
 
 
+def test_next_exercise_after_one_asked_for_by_name_is_the_next_of_the_exercise_list(
+    make_tracker, dispatcher, domain, catalogue
+):
+    listed = list(catalogue.follow_ups("exercises"))
+    tracker = make_tracker("choose_option", text="next exercise", slots={"last_topic": listed[0]})
+    events, messages = run(A.ActionChooseOption, tracker, dispatcher, domain)
+    assert customs(messages)[0]["topic"] == listed[1]
+    assert slot(events, "choices") == listed  # "and the one after that" goes on down the list
+
+
 def test_choose_option_out_of_range_offers_the_choices(make_tracker, dispatcher, domain):
     tracker = make_tracker(
         "choose_option", entities=[{"entity": "ordinal", "value": "4"}], slots={"offered": ["surgery", "injections"]}
@@ -718,7 +728,21 @@ def test_going_now_with_thanks_after_a_red_flag_is_thanked(make_tracker, dispatc
     assert messages[0]["text"] == catalogue.say("after_red_flag.thanks_goodbye")
 
 
+def test_ok_right_after_a_red_flag_repeats_the_warning_once(make_tracker, dispatcher, domain, catalogue):
+    slots = {"last_reply_topic": "red_flag", "last_red_flag_findings": [SADDLE]}
+    events, messages = run(A.ActionAffirm, make_tracker("affirm", text="ok", slots=slots), dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "red_flag" and customs(messages)[0]["escalation"] == "emergency"
+    assert slot(events, "last_red_flag_findings") is None
+
+
 def test_bye_with_thanks_is_thanked(make_tracker, dispatcher, domain, catalogue):
     _, messages = run(A.ActionGoodbye, make_tracker("goodbye", text="thanks, bye"), dispatcher, domain)
-    assert customs(messages)[0]["topic"] == "thanks"
+    assert customs(messages)[0]["topic"] == "goodbye"
+    assert messages[0]["text"] == catalogue.say("thanks_goodbye")
+
+
+@pytest.mark.parametrize("action", [A.ActionThanks, A.ActionAnythingElse])
+def test_thanks_or_no_with_a_goodbye_ends_the_conversation(action, make_tracker, dispatcher, domain, catalogue):
+    _, messages = run(action, make_tracker("thanks", text="No thank you. Goodbye."), dispatcher, domain)
+    assert customs(messages)[0]["topic"] == "goodbye"
     assert messages[0]["text"] == catalogue.say("thanks_goodbye")
