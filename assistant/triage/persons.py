@@ -28,6 +28,7 @@ ADULT_AGE = 18
 _AGE_DIGITS = re.compile(r"^(\d{1,3})")
 _FIRST_PERSON_BE = frozenset({"'m", "am", "m", "im"})
 _BE = frozenset({"'s", "is", "s", "are", "'re"})
+_SIGNED_AGE = re.compile(r"\d{2}[mf]")
 _PERSON_CUES = ("person_pronoun", "person_child", "person_other")
 _DETERMINERS = frozenset(
     {"my", "our", "the", "his", "her", "their", "your", "a", "an", "poor", "old", "little", "so", "and", "but", "also"}
@@ -207,6 +208,15 @@ class Persons:
         for mention in self.message.cue("age"):
             age = self._age_of(mention)
             if age is None:
+                continue
+            if _SIGNED_AGE.fullmatch(self.message.doc[mention.start].text.lower()):
+                # "..., 34F." signs the message: the writer's own age and sex
+                writers = [person for person in people if person.role == "self"]
+                for person in writers:
+                    person.age = age
+                if writers:
+                    continue
+                insort(people, Person(mention.start, mention.end, "self", age), key=lambda person: person.start)
                 continue
             owner = self._owner(people, mention)
             if owner is None:
