@@ -178,7 +178,6 @@ class ReplyAction(Action, abc.ABC):
                 buttons=message.get("buttons") or [],
                 json_message=message.get("custom"),
             )
-        events = [*events, *previous_topic_event(tracker, events)]
         topics = [m["custom"]["topic"] for m in messages if m.get("custom")]
         if topics:
             # action calls carry only the current turn's events (serving/speedups.py), so
@@ -225,6 +224,7 @@ class ReplyAction(Action, abc.ABC):
         if not tracker.get_slot("disclaimer_shown"):
             messages.append(replies.disclaimer(catalogue, profile))
             events.append(SlotSet("disclaimer_shown", True))
+        events.extend(previous_topic_event(tracker, events))
         return replies.stamp(messages, catalogue), events
 
     # Actions that answer a check question themselves (yes/no) do not ask a new one.
@@ -402,13 +402,14 @@ class ActionAffirm(ReplyAction):
         again = how_to_again(tracker, catalogue, profile)
         if again:
             return again
+        acknowledged = is_acknowledgement((tracker.latest_message or {}).get("text") or "")
         findings = after_red_flag(tracker)
-        if findings and is_acknowledgement((tracker.latest_message or {}).get("text") or ""):
+        if findings and acknowledged:
             # "ok" right after a red-flag reply: the warning again, short, once
             return replies.red_flag_reminder(catalogue, profile, findings), [SlotSet("last_red_flag_findings", None)]
         if asked_anything_else(tracker):
             return replies.simple_reply(catalogue, profile, "what_next", "capabilities", buttons=menu), []
-        if is_acknowledgement((tracker.latest_message or {}).get("text") or ""):
+        if acknowledged:
             return replies.simple_reply(catalogue, profile, "acknowledged", "capabilities", buttons=menu), []
         topic = catalogue.topic(tracker.get_slot("last_topic") or "")
         if topic and topic.more:

@@ -270,8 +270,8 @@ def resolve_followup(
         if len(offered) == 2 and last_topic not in offered:
             return offered[1]
         return None
-    if _THAT.search(text or "") and len(offered) == 1:
+    if _THAT.search(text) and len(offered) == 1:
         return offered[0]
-    if _THAT.search(text or "") and _MORE.search(text or "") and last_topic:
+    if _THAT.search(text) and _MORE.search(text) and last_topic:
         return last_topic  # "more on that one please" right after an answer: that answer
     return None

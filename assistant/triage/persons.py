@@ -214,9 +214,8 @@ class Persons:
                 writers = [person for person in people if person.role == "self"]
                 for person in writers:
                     person.age = age
-                if writers:
-                    continue
-                insort(people, Person(mention.start, mention.end, "self", age), key=lambda person: person.start)
+                if not writers:
+                    insort(people, Person(mention.start, mention.end, "self", age), key=lambda person: person.start)
                 continue
             owner = self._owner(people, mention)
             if owner is None:
